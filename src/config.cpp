@@ -1,0 +1,174 @@
+// Command-line parsing and validation. Defaults are the ones documented in the README.
+#include "config.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+#include <cxxopts.hpp>
+#include <thread>
+
+namespace config {
+namespace {
+
+std::string default_hostname() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+    return buf;
+}
+
+// Splits "123abc" into 123 and "abc"; throws when there is no leading number.
+std::pair<std::uint64_t, std::string> number_and_unit(const std::string& s, const char* what) {
+    std::uint64_t n = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (r.ec != std::errc{} || r.ptr == s.data()) throw error(std::string("bad ") + what + " '" + s + "'");
+    std::string unit(r.ptr, s.data() + s.size());
+    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return {n, unit};
+}
+
+std::uint64_t checked_mul(std::uint64_t n, std::uint64_t m, const std::string& s, const char* what) {
+    if (m != 0 && n > UINT64_MAX / m) throw error(std::string(what) + " '" + s + "' is too large");
+    return n * m;
+}
+
+}  // namespace
+
+std::uint64_t parse_size(const std::string& s) {
+    auto [n, unit] = number_and_unit(s, "size");
+    std::uint64_t m = 0;
+    if (unit.empty() || unit == "b")
+        m = 1;
+    else if (unit == "k" || unit == "kb" || unit == "kib")
+        m = 1ull << 10;
+    else if (unit == "m" || unit == "mb" || unit == "mib")
+        m = 1ull << 20;
+    else if (unit == "g" || unit == "gb" || unit == "gib")
+        m = 1ull << 30;
+    else
+        throw error("bad size unit in '" + s + "' (use K, M or G)");
+    return checked_mul(n, m, s, "size");
+}
+
+std::chrono::milliseconds parse_duration(const std::string& s) {
+    auto [n, unit] = number_and_unit(s, "duration");
+    std::uint64_t m = 0;
+    if (unit.empty() || unit == "s")
+        m = 1000;
+    else if (unit == "ms")
+        m = 1;
+    else if (unit == "m")
+        m = 60'000;
+    else if (unit == "h")
+        m = 3'600'000;
+    else
+        throw error("bad duration unit in '" + s + "' (use ms, s, m or h)");
+    auto ms = checked_mul(n, m, s, "duration");
+    if (ms > 365ull * 24 * 3'600'000) throw error("duration '" + s + "' is too large");
+    return std::chrono::milliseconds(ms);
+}
+
+server::listen_address parse_listen(const std::string& s) {
+    server::listen_address l;
+    std::string host, port;
+    if (!s.empty() && s.front() == '[') {
+        auto close = s.find(']');
+        if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+            throw error("bad listen address '" + s + "' (expected [v6]:port)");
+        host = s.substr(1, close - 1);
+        port = s.substr(close + 2);
+    } else {
+        auto colon = s.rfind(':');
+        if (colon == std::string::npos || s.find(':') != colon)
+            throw error("bad listen address '" + s + "' (expected ADDR:PORT or [v6]:port)");
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+    }
+    boost::system::error_code ec;
+    auto addr = boost::asio::ip::make_address(host, ec);
+    if (ec) throw error("bad listen address '" + s + "': '" + host + "' is not an IP address");
+    unsigned p = 0;
+    auto r = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (r.ec != std::errc{} || r.ptr != port.data() + port.size() || p > 65535 || port.empty())
+        throw error("bad port in listen address '" + s + "'");
+    l.host = addr.to_string();
+    l.port = static_cast<unsigned short>(p);
+    return l;
+}
+
+config parse(int argc, const char* const* argv) {
+    cxxopts::Options o("smtp-blackhole", "An SMTP sink: accepts mail fast, counts it exactly, keeps none of it.");
+    auto threads = std::max(1u, std::thread::hardware_concurrency());
+    // clang-format off
+    o.add_options()
+        ("smtp-listen", "SMTP listener ADDR:PORT or [v6]:PORT; repeatable; port 0 picks a free port",
+            cxxopts::value<std::vector<std::string>>()->default_value("127.0.0.1:2525"))
+        ("threads", "worker threads (one io_context each)",
+            cxxopts::value<std::size_t>()->default_value(std::to_string(threads)))
+        ("hostname", "name in the greeting and the EHLO reply",
+            cxxopts::value<std::string>()->default_value(default_hostname()))
+        ("max-message-size", "largest message accepted (SIZE), e.g. 64M",
+            cxxopts::value<std::string>()->default_value("64M"))
+        ("max-recipients", "recipients per transaction; more get 452 4.5.3",
+            cxxopts::value<std::size_t>()->default_value("1000"))
+        ("max-connections", "open connections; more get 421 4.3.2 and are closed",
+            cxxopts::value<std::size_t>()->default_value("100000"))
+        ("idle-timeout", "time a client may wait between commands",
+            cxxopts::value<std::string>()->default_value("300s"))
+        ("data-timeout", "time a client may stay silent inside DATA or BDAT",
+            cxxopts::value<std::string>()->default_value("600s"))
+        ("drain-timeout", "on SIGTERM, time given to transactions in flight",
+            cxxopts::value<std::string>()->default_value("10s"))
+        ("disable-extension", "drop an ESMTP extension from EHLO and refuse its use; repeatable: "
+            "pipelining, chunking, size, 8bitmime, smtputf8, enhancedstatuscodes, dsn",
+            cxxopts::value<std::vector<std::string>>())
+        ("log-level", "error, warn, info or debug", cxxopts::value<std::string>()->default_value("info"))
+        ("h,help", "print this help and exit")
+        ("version", "print the version and exit");
+    // clang-format on
+    config c;
+    cxxopts::ParseResult r;
+    try {
+        r = o.parse(argc, argv);
+    } catch (const cxxopts::exceptions::exception& e) {
+        throw error(e.what());
+    }
+    if (!r.unmatched().empty()) throw error("unexpected argument '" + r.unmatched().front() + "'");
+    c.help = r.count("help") > 0;
+    c.version = r.count("version") > 0;
+    c.help_text = o.help();
+    try {
+        auto& s = c.server;
+        s.smtp_listen.clear();
+        for (const auto& l : r["smtp-listen"].as<std::vector<std::string>>()) s.smtp_listen.push_back(parse_listen(l));
+        s.threads = r["threads"].as<std::size_t>();
+        if (s.threads < 1 || s.threads > 1024) throw error("--threads must be between 1 and 1024");
+        s.smtp.hostname = r["hostname"].as<std::string>();
+        if (s.smtp.hostname.empty() || s.smtp.hostname.find_first_of(" \r\n\t") != std::string::npos)
+            throw error("--hostname must be one word");
+        s.smtp.max_message_size = parse_size(r["max-message-size"].as<std::string>());
+        if (s.smtp.max_message_size == 0) throw error("--max-message-size must be above 0");
+        s.smtp.max_recipients = r["max-recipients"].as<std::size_t>();
+        if (s.smtp.max_recipients == 0) throw error("--max-recipients must be above 0");
+        s.max_connections = r["max-connections"].as<std::size_t>();
+        if (s.max_connections == 0) throw error("--max-connections must be above 0");
+        s.idle_timeout = parse_duration(r["idle-timeout"].as<std::string>());
+        s.data_timeout = parse_duration(r["data-timeout"].as<std::string>());
+        s.drain_timeout = parse_duration(r["drain-timeout"].as<std::string>());
+        if (s.idle_timeout.count() == 0 || s.data_timeout.count() == 0)
+            throw error("--idle-timeout and --data-timeout must be above 0");
+        if (r.count("disable-extension"))
+            for (const auto& name : r["disable-extension"].as<std::vector<std::string>>()) {
+                smtp::extension e{};
+                if (!smtp::extension_from_name(name, e)) throw error("--disable-extension: unknown extension '" + name + "'");
+                s.smtp.disable(e);
+            }
+        if (!server::log::parse_level(r["log-level"].as<std::string>(), c.log_level))
+            throw error("--log-level must be error, warn, info or debug");
+    } catch (const cxxopts::exceptions::exception& e) {
+        throw error(e.what());
+    }
+    return c;
+}
+
+}  // namespace config

@@ -1,0 +1,92 @@
+// key=value log lines on stderr. See log.hpp.
+#include "server/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace server::log {
+namespace {
+std::atomic<int> current{int(level::info)};
+constexpr std::string_view names[] = {"error", "warn", "info", "debug"};
+
+void append_time(std::string& out) {
+    auto now = std::chrono::system_clock::now();
+    auto secs = std::chrono::system_clock::to_time_t(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
+    out += buf;
+}
+}  // namespace
+
+bool parse_level(std::string_view s, level& out) noexcept {
+    for (std::size_t i = 0; i < std::size(names); ++i)
+        if (s == names[i]) {
+            out = level(i);
+            return true;
+        }
+    return false;
+}
+
+void set_level(level l) noexcept { current.store(int(l)); }
+bool enabled(level l) noexcept { return int(l) <= current.load(std::memory_order_relaxed); }
+
+std::string escape(std::string_view v, std::size_t max) {
+    bool cut = v.size() > max;
+    if (cut) v = v.substr(0, max);
+    bool quote = v.empty() || cut;
+    for (char c : v)
+        if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ||
+            static_cast<unsigned char>(c) >= 0x7f)
+            quote = true;
+    if (!quote) return std::string(v);
+    std::string out = "\"";
+    for (char c : v) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20 || u >= 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    if (cut) out += "...";
+    out += '"';
+    return out;
+}
+
+void write(level l, std::string_view msg, std::span<const field> fields) {
+    if (!enabled(l)) return;
+    std::string line = "ts=";
+    append_time(line);
+    line += " level=";
+    line += names[int(l)];
+    line += " msg=";
+    line += escape(msg, 1000);
+    for (const auto& [k, v] : fields) {
+        line += ' ';
+        line += k;
+        line += '=';
+        line += escape(v);
+    }
+    line += '\n';
+    std::size_t done = 0;
+    while (done < line.size()) {
+        auto n = ::write(2, line.data() + done, line.size() - done);
+        if (n <= 0) break;
+        done += std::size_t(n);
+    }
+}
+
+}  // namespace server::log

@@ -1,0 +1,36 @@
+// The server: workers (one io_context and thread each), their listeners, signals, drain and final totals.
+#pragma once
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+#include <vector>
+
+#include "server/settings.hpp"
+#include "server/worker.hpp"
+#include "sink/counters.hpp"
+
+namespace server {
+
+class server {
+public:
+    // Binds every listener (throws boost::system::system_error when one cannot be bound) and logs
+    // `listening smtp ADDR:PORT` once per listener.
+    explicit server(const settings& s);
+    ~server();
+    // Serves until SIGTERM or SIGINT, then drains (RFC 5321 3.8: 421 to idle sessions) and returns.
+    void run();
+    sink::totals totals() const { return state_.counters.sum(); }
+    const std::vector<tcp::endpoint>& smtp_endpoints() const noexcept { return endpoints_; }
+
+private:
+    void on_signal(const boost::system::error_code& ec, int sig);
+
+    shared_state state_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<tcp::endpoint> endpoints_;
+    std::unique_ptr<asio::signal_set> signals_;
+};
+
+// "127.0.0.1:2525" or "[::1]:2525".
+std::string to_string(const tcp::endpoint& ep);
+
+}  // namespace server

@@ -1,0 +1,28 @@
+// What the server needs from the configuration: listeners, threads, limits and timeouts.
+// Filled by src/config.cpp from the command line; the protocol's own options are in smtp::options.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "smtp/options.hpp"
+
+namespace server {
+
+struct listen_address {
+    std::string host;  // an IPv4 or IPv6 literal, without brackets
+    unsigned short port = 0;
+};
+
+struct settings {
+    std::vector<listen_address> smtp_listen{{"127.0.0.1", 2525}};
+    std::size_t threads = 1;
+    std::size_t max_connections = 100000;
+    std::chrono::milliseconds idle_timeout{300'000};   // RFC 5321 4.5.3.2.7: at least 5 minutes
+    std::chrono::milliseconds data_timeout{600'000};   // RFC 5321 4.5.3.2.6: 10 minutes between DATA blocks
+    std::chrono::milliseconds drain_timeout{10'000};
+    smtp::options smtp;
+};
+
+}  // namespace server

@@ -1,0 +1,139 @@
+// Accepting and owning connections on one worker thread; descriptor exhaustion and draining.
+#include "server/worker.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include "server/connection.hpp"
+#include "server/log.hpp"
+
+namespace server {
+namespace {
+// How long to wait before accepting again when the process is out of descriptors or memory.
+constexpr std::chrono::milliseconds accept_pause{100};
+constexpr int listen_backlog = 4096;
+
+bool is_resource_shortage(const boost::system::error_code& ec) {
+    return ec == boost::asio::error::no_descriptors || ec.value() == ENFILE ||
+           ec == boost::asio::error::no_buffer_space || ec == boost::asio::error::no_memory;
+}
+}  // namespace
+
+worker::worker(shared_state& s, std::size_t index)
+    : s_(s), index_(index), counters_(s.counters.for_thread(index)), drain_timer_(ctx_) {}
+
+tcp::endpoint worker::listen(const tcp::endpoint& ep) {
+    auto l = std::make_unique<listener>(ctx_);
+    auto& a = l->acceptor;
+    a.open(ep.protocol());
+    a.set_option(tcp::acceptor::reuse_address(true));
+    int one = 1;
+    if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
+    if (ep.address().is_v6()) a.set_option(asio::ip::v6_only(true));
+    a.bind(ep);
+    a.listen(listen_backlog);
+    auto bound = a.local_endpoint();
+    listeners_.push_back(std::move(l));
+    return bound;
+}
+
+void worker::start_accepting() {
+    for (auto& l : listeners_) accept(*l);
+}
+
+void worker::run() { ctx_.run(); }
+
+void worker::accept(listener& l) {
+    l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket s) {
+        on_accept(l, ec, std::move(s));
+    });
+}
+
+void worker::on_accept(listener& l, const boost::system::error_code& ec, tcp::socket s) {
+    if (draining_ || ec == asio::error::operation_aborted) return;
+    if (ec) {
+        if (is_resource_shortage(ec)) {
+            // Out of descriptors: leave new connections in the kernel's backlog for a moment instead of
+            // spinning on a listener that stays readable.
+            log::warn("accept paused", {{"error", ec.message()}, {"worker", std::to_string(index_)}});
+            l.pause.expires_after(accept_pause);
+            l.pause.async_wait([this, &l](const boost::system::error_code& e) {
+                if (!e && !draining_) accept(l);
+            });
+            return;
+        }
+        log::debug("accept failed", {{"error", ec.message()}});
+        return accept(l);
+    }
+    accept(l);
+    counters_.connections.add();
+    if (s_.active.fetch_add(1, std::memory_order_relaxed) >= s_.cfg.max_connections) {
+        s_.active.fetch_sub(1, std::memory_order_relaxed);
+        return refuse(s);
+    }
+    boost::system::error_code ignored;
+    s.set_option(tcp::no_delay(true), ignored);
+    s.non_blocking(true, ignored);
+    auto id = s_.next_id.fetch_add(1, std::memory_order_relaxed) + 1;
+    std::make_shared<connection<tcp::socket>>(*this, std::move(s), id)->start();
+}
+
+// Over --max-connections: one 421 (RFC 5321 3.1), written if the socket takes it at once, and close.
+void worker::refuse(tcp::socket& s) {
+    counters_.connections_refused.add();
+    boost::system::error_code ec;
+    s.non_blocking(true, ec);
+    auto reply = s_.profile.replies().get(smtp::reply_id::too_many_connections);
+    s.write_some(asio::buffer(reply.data(), reply.size()), ec);
+    if (!ec) counters_.replies[421].add();
+    s.shutdown(tcp::socket::shutdown_both, ec);
+    s.close(ec);
+}
+
+void worker::attach(connection_base& c) noexcept {
+    connections_.push_back(c);
+    ++open_;
+}
+
+void worker::detach(connection_base& c) noexcept {
+    c.unlink();
+    --open_;
+    s_.active.fetch_sub(1, std::memory_order_relaxed);
+    if (draining_ && open_ == 0) finish_drain();
+}
+
+void worker::finish_drain() {
+    if (drained_) return;
+    drained_ = true;
+    drain_timer_.cancel();
+    if (s_.draining.fetch_sub(1) == 1 && s_.all_drained) s_.all_drained();
+}
+
+void worker::drain() {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& l : listeners_) {
+        boost::system::error_code ec;
+        l->acceptor.close(ec);
+        l->pause.cancel();
+    }
+    if (open_ == 0) return finish_drain();
+    // Neither drain() nor force_close() unlinks a connection at once (that happens when its last
+    // handler has run), so walking the list while calling them is safe.
+    for (auto& c : connections_) c.drain();
+    drain_timer_.expires_after(s_.cfg.drain_timeout);
+    drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (open_ > 0) log::warn("drain timeout: closing open sessions", {{"sessions", std::to_string(open_)}});
+        force_close_all();
+    });
+}
+
+void worker::force_close_all() {
+    for (auto& c : connections_) c.force_close();
+}
+
+}  // namespace server

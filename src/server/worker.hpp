@@ -1,0 +1,91 @@
+// One worker: an io_context run by one thread, its own SO_REUSEPORT acceptors (the kernel spreads
+// connections over workers), the connections it owns, and its own counters. Nothing is shared between
+// workers on the SMTP path but the active-connection count.
+#pragma once
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "server/settings.hpp"
+#include "sink/counters.hpp"
+#include "smtp/options.hpp"
+
+namespace server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// What all workers read: the configuration, the compiled SMTP profile, the counters.
+struct shared_state {
+    explicit shared_state(const settings& s) : cfg(s), profile(s.smtp), counters(s.threads) {}
+    const settings cfg;
+    const smtp::profile profile;
+    sink::counter_set counters;
+    std::atomic<std::size_t> active{0};        // open connections, all workers (--max-connections)
+    std::atomic<std::uint64_t> next_id{0};     // session ids
+    std::atomic<std::size_t> draining{0};      // workers that have not finished draining
+    std::function<void()> all_drained;         // called once, from the last worker to finish draining
+};
+
+// A connection as the worker sees it: something to drain or to close.
+class connection_base
+    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+public:
+    virtual ~connection_base() = default;
+    virtual void drain() = 0;        // stop at the next transaction boundary with 421
+    virtual void force_close() = 0;  // the drain time is over
+};
+
+class worker {
+public:
+    worker(shared_state& s, std::size_t index);
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    asio::io_context& context() noexcept { return ctx_; }
+    // Binds an acceptor of this worker to `ep` (SO_REUSEPORT) and returns the address it got.
+    tcp::endpoint listen(const tcp::endpoint& ep);
+    void start_accepting();
+    // Runs the event loop until every acceptor, connection and timer of this worker is gone.
+    void run();
+    // On this worker's thread: close the acceptors, ask sessions to finish, force them after drain_timeout.
+    void drain();
+    // Closes every connection now (the drain time is over, or a second signal came).
+    void force_close_all();
+
+    shared_state& common() noexcept { return s_; }
+    sink::thread_counters& counters() noexcept { return counters_; }
+    std::size_t index() const noexcept { return index_; }
+    void attach(connection_base& c) noexcept;
+    void detach(connection_base& c) noexcept;
+
+private:
+    struct listener {
+        explicit listener(asio::io_context& ctx) : acceptor(ctx), pause(ctx) {}
+        tcp::acceptor acceptor;
+        asio::steady_timer pause;  // waits out descriptor exhaustion before accepting again
+    };
+    void accept(listener& l);
+    void on_accept(listener& l, const boost::system::error_code& ec, tcp::socket s);
+    void refuse(tcp::socket& s);
+    void finish_drain();
+
+    shared_state& s_;
+    const std::size_t index_;
+    sink::thread_counters& counters_;
+    asio::io_context ctx_{1};
+    std::vector<std::unique_ptr<listener>> listeners_;
+    boost::intrusive::list<connection_base, boost::intrusive::constant_time_size<false>> connections_;
+    std::size_t open_ = 0;
+    bool draining_ = false;
+    bool drained_ = false;
+    asio::steady_timer drain_timer_;
+};
+
+}  // namespace server

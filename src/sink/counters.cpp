@@ -1,0 +1,31 @@
+// Summing the per-thread counters into one snapshot.
+#include "sink/counters.hpp"
+
+namespace sink {
+
+std::uint64_t totals::refused() const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t code = 400; code < reply_codes; ++code) n += replies[code];
+    return n;
+}
+
+counter_set::counter_set(std::size_t threads) {
+    per_thread_.reserve(threads);
+    for (std::size_t i = 0; i < threads; ++i) per_thread_.push_back(std::make_unique<thread_counters>());
+}
+
+totals counter_set::sum() const noexcept {
+    totals t;
+    for (const auto& c : per_thread_) {
+        t.connections += c->connections.get();
+        t.connections_refused += c->connections_refused.get();
+        t.transactions += c->transactions.get();
+        t.recipients += c->recipients.get();
+        t.bytes += c->bytes.get();
+        t.smuggling_suspects += c->smuggling_suspects.get();
+        for (std::size_t code = 0; code < reply_codes; ++code) t.replies[code] += c->replies[code].get();
+    }
+    return t;
+}
+
+}  // namespace sink

@@ -1,0 +1,54 @@
+// Exact counters, one set per worker thread: each is written by its own thread only (a plain load and store,
+// no locked instruction) and summed by whoever reads. No lock and no shared cache line on the SMTP path.
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace sink {
+
+// A counter written by one thread and read by any.
+class owned_counter {
+public:
+    void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> v_{0};
+};
+
+inline constexpr std::size_t reply_codes = 600;  // codes 0..599, indexed directly
+
+struct alignas(64) thread_counters {
+    owned_counter connections;          // accepted connections
+    owned_counter connections_refused;  // closed at once with 421 (--max-connections)
+    owned_counter transactions;         // messages answered 250 at end of data
+    owned_counter recipients;           // recipients of those messages
+    owned_counter bytes;                // message octets of those messages
+    owned_counter smuggling_suspects;   // accepted messages with a bare-LF/CR "." line
+    std::array<owned_counter, reply_codes> replies{};  // every reply sent, by code
+};
+
+// A plain snapshot of the sum over threads.
+struct totals {
+    std::uint64_t connections = 0, connections_refused = 0, transactions = 0, recipients = 0, bytes = 0,
+                  smuggling_suspects = 0;
+    std::array<std::uint64_t, reply_codes> replies{};
+    // Replies of class 4 and 5: the refusals.
+    std::uint64_t refused() const noexcept;
+};
+
+class counter_set {
+public:
+    explicit counter_set(std::size_t threads);
+    thread_counters& for_thread(std::size_t i) noexcept { return *per_thread_[i]; }
+    std::size_t threads() const noexcept { return per_thread_.size(); }
+    totals sum() const noexcept;
+
+private:
+    std::vector<std::unique_ptr<thread_counters>> per_thread_;
+};
+
+}  // namespace sink

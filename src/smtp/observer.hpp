@@ -1,0 +1,39 @@
+// What the protocol engine tells the layer that handles mail (sink/): the one seam between them.
+// The engine calls these synchronously from feed(); views are valid only during the call.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include "smtp/envelope.hpp"
+
+namespace smtp {
+
+enum class body_kind : std::uint8_t { data, bdat };
+
+// One accepted transaction, handed over once, before its 250 reply is queued.
+struct message_info {
+    std::string_view helo;
+    const envelope* env = nullptr;
+    std::uint64_t size = 0;              // octets after dot-unstuffing (DATA) or as sent (BDAT)
+    std::string_view header_section;     // up to and including the empty line; capped (limits::header_section)
+    bool header_truncated = false;       // the header section was longer than the cap
+    bool smuggling_suspect = false;      // a bare-LF / bare-CR "." line was seen (data_scanner)
+    body_kind kind = body_kind::data;
+    std::uint64_t session_id = 0;
+    std::uint64_t transaction = 0;       // 1, 2, ... within the session
+};
+
+class observer {
+public:
+    virtual ~observer() = default;
+    // A body starts (DATA accepted with 354, or the first BDAT chunk): return true to receive its bytes.
+    virtual bool wants_body(const envelope&) noexcept { return false; }
+    // Body bytes after unstuffing, in order, only if wants_body() said so.
+    virtual void on_body(std::string_view) noexcept {}
+    // The transaction is accepted: counted here, before the 250 is sent.
+    virtual void on_message(const message_info&) noexcept = 0;
+    // Every reply sent, by its code (2xx, 4xx, 5xx; 354 and 221 included).
+    virtual void on_reply(unsigned short code) noexcept = 0;
+};
+
+}  // namespace smtp

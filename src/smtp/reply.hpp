@@ -1,0 +1,59 @@
+// Every reply the engine sends, formatted in one place (RFC 5321 4.2, enhanced codes RFC 3463 / RFC 2034).
+// Replies are rendered once per option set into a reply_book, so sending one is a memcpy.
+// RFC 2034 3: the greeting and the EHLO/HELO replies carry no enhanced code; neither can a 3xx reply (354).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace smtp {
+
+enum class reply_id : std::uint8_t {
+    greeting, helo_ok, mail_ok, rcpt_ok, data_start, queued, bdat_chunk, rset_ok, noop_ok, quit, vrfy, help,
+    unknown_command, need_helo, need_mail, need_rcpt, nested_mail, mixed_data_bdat,
+    bad_sequence, syntax_helo, syntax_mail, syntax_rcpt, syntax_bdat, syntax_vrfy, syntax_no_args, bad_address, need_smtputf8,
+    bad_parameter, duplicate_parameter, bad_size_value, unsupported_parameter,
+    binarymime_needs_bdat, not_implemented, line_too_long, bad_pipelining,
+    size_exceeded_mail, size_exceeded, too_many_recipients, shutting_down, timeout, too_many_connections,
+    count_
+};
+
+struct reply_text {
+    unsigned short code;
+    std::string_view enhanced;  // "" for replies that carry none
+    std::string_view text;
+};
+
+// The fixed table: code, enhanced code and wording of each reply_id.
+const reply_text& describe(reply_id id) noexcept;
+
+// Options that change how replies are rendered.
+struct reply_style {
+    std::string hostname = "localhost";
+    bool enhanced_codes = true;
+};
+
+class reply_book {
+public:
+    explicit reply_book(const reply_style& style);
+    // The complete reply line(s), CRLF included.
+    std::string_view get(reply_id id) const noexcept { return lines_[static_cast<std::size_t>(id)]; }
+    // "250 2.0.0 Ok: queued as <id>" for the given transaction id.
+    void append_queued(std::string& out, std::uint64_t session_id, std::uint64_t txn) const;
+    // "250 2.0.0 <n> octets received" after a BDAT chunk that is not the last.
+    void append_bdat_chunk(std::string& out, std::uint64_t octets) const;
+    // The multi-line reply to `code` with the given lines, for EHLO and HELP.
+    static std::string multiline(unsigned short code, std::string_view enhanced, const std::string_view* lines,
+                                 std::size_t n);
+    bool enhanced_codes() const noexcept { return enhanced_; }
+    const std::string& hostname() const noexcept { return hostname_; }
+
+private:
+    std::string render(reply_id id) const;
+    std::string hostname_;
+    bool enhanced_;
+    std::array<std::string, static_cast<std::size_t>(reply_id::count_)> lines_;
+};
+
+}  // namespace smtp

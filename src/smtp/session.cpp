@@ -1,0 +1,410 @@
+// The session state machine: command dispatch, transaction state, DATA and BDAT reception.
+// RFC 5321 4.1 (commands, order), 4.5.3 (limits), RFC 2920 (pipelining), RFC 3030 (BDAT, BINARYMIME),
+// RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 3461 (DSN parameters).
+#include "smtp/session.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "smtp/command.hpp"
+#include "smtp/limits.hpp"
+
+namespace smtp {
+
+session::session(const profile& p, observer& obs, std::uint64_t id) noexcept : prof_(p), obs_(obs), id_(id) {}
+
+void session::open() { reply(reply_id::greeting); }
+
+void session::reply(reply_id id) {
+    out_ += prof_.replies().get(id);
+    obs_.on_reply(describe(id).code);
+}
+
+void session::reply_raw(std::string_view text, unsigned short code) {
+    out_ += text;
+    obs_.on_reply(code);
+}
+
+void session::output_written(std::size_t n) noexcept {
+    out_done_ += n;
+    if (out_done_ >= out_.size()) {
+        out_.clear();
+        out_done_ = 0;
+    }
+}
+
+feed_result session::feed(std::string_view in) {
+    std::size_t pos = 0;
+    while (pos < in.size() && !closing_) {
+        switch (phase_) {
+        case phase::command: {
+            std::size_t from = pos + (pos == 0 ? scanned_ : 0);
+            auto* lf = static_cast<const char*>(std::memchr(in.data() + from, '\n', in.size() - from));
+            if (!lf) {
+                if (in.size() - pos > limits::command_line) {
+                    phase_ = phase::overlong_line;  // drop it up to its LF, then say so
+                    pos = in.size();
+                    scanned_ = 0;
+                } else {
+                    scanned_ = in.size() - pos;
+                    return {pos, action::none};
+                }
+                break;
+            }
+            scanned_ = 0;
+            std::size_t end = std::size_t(lf - in.data());
+            std::size_t len = end + 1 - pos;  // with its line ending
+            auto line = in.substr(pos, end - pos);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            pos = end + 1;
+            if (len > limits::command_line)
+                reply(reply_id::line_too_long);
+            else
+                on_line(line);
+            after_unit(pos < in.size());
+            break;
+        }
+        case phase::overlong_line: {
+            auto* lf = static_cast<const char*>(std::memchr(in.data() + pos, '\n', in.size() - pos));
+            if (!lf) {
+                pos = in.size();
+                break;
+            }
+            pos = std::size_t(lf - in.data()) + 1;
+            phase_ = phase::command;
+            reply(reply_id::line_too_long);
+            after_unit(pos < in.size());
+            break;
+        }
+        case phase::data: {
+            auto r = scanner_.scan(in.substr(pos), [this](std::string_view s) { on_content(s); });
+            pos += r.consumed;
+            if (r.ended) {
+                phase_ = phase::command;
+                finish_message(body_kind::data);
+                after_unit(pos < in.size());
+            }
+            break;
+        }
+        case phase::bdat: {
+            auto take = std::size_t(std::min<std::uint64_t>(bdat_left_, in.size() - pos));
+            if (bdat_error_ == reply_id::count_) on_content(in.substr(pos, take));
+            pos += take;
+            bdat_left_ -= take;
+            if (bdat_left_ == 0) {
+                phase_ = phase::command;
+                finish_bdat_chunk();
+                after_unit(pos < in.size());
+            }
+            break;
+        }
+        }
+    }
+    if (closing_) pos = in.size();  // nothing after QUIT or a 421 is read
+    return {pos, closing_ ? action::close_after_flush : action::none};
+}
+
+// After each command or body: a pending shutdown takes effect between transactions, and without
+// PIPELINING a client must wait for each reply before sending more (RFC 2920 3.1).
+void session::after_unit(bool more_input) {
+    if (closing_) return;
+    if (phase_ == phase::command && more_input && !prof_.enabled(extension::pipelining)) {
+        reply(reply_id::bad_pipelining);
+        closing_ = true;
+        return;
+    }
+    if (shutdown_pending_ && txn_ == txn::none && phase_ == phase::command) {
+        reply(reply_id::shutting_down);
+        closing_ = true;
+    }
+}
+
+void session::feed_eof() noexcept {
+    reset_transaction();
+    phase_ = phase::command;
+    closing_ = true;
+}
+
+action session::request_shutdown() {
+    if (closing_) return action::close_after_flush;
+    shutdown_pending_ = true;
+    after_unit(false);
+    return closing_ ? action::close_after_flush : action::none;
+}
+
+void session::timed_out() {
+    if (closing_) return;
+    reply(reply_id::timeout);
+    closing_ = true;
+}
+
+void session::on_line(std::string_view line) {
+    auto cmd = parse_command(line);
+    switch (cmd.v) {
+    case verb::ehlo: return do_helo(cmd.args, true);
+    case verb::helo: return do_helo(cmd.args, false);
+    case verb::mail: return do_mail(cmd.args);
+    case verb::rcpt: return do_rcpt(cmd.args);
+    case verb::data: return do_data(cmd.args);
+    case verb::bdat: return do_bdat(cmd.args);
+    case verb::rset:
+        if (!cmd.args.empty()) return reply(reply_id::syntax_no_args);
+        reset_transaction();
+        return reply(reply_id::rset_ok);
+    case verb::noop: return reply(reply_id::noop_ok);  // RFC 5321 4.1.1.9: an argument is allowed
+    case verb::quit:
+        if (!cmd.args.empty()) return reply(reply_id::syntax_no_args);
+        reply(reply_id::quit);
+        closing_ = true;
+        return;
+    case verb::vrfy:
+        if (cmd.args.empty()) return reply(reply_id::syntax_vrfy);
+        return reply(reply_id::vrfy);
+    case verb::help: return reply_raw(prof_.help_reply(), 214);
+    case verb::expn: return reply(reply_id::not_implemented);
+    case verb::unknown: return reply(reply_id::unknown_command);
+    }
+}
+
+void session::do_helo(std::string_view args, bool extended) {
+    if (!is_helo_argument(args)) return reply(reply_id::syntax_helo);
+    reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO resets the transaction like RSET
+    helo_.assign(args);
+    helo_done_ = true;
+    if (extended)
+        reply_raw(prof_.ehlo_reply(), 250);
+    else
+        reply(reply_id::helo_ok);
+}
+
+void session::do_mail(std::string_view args) {
+    if (!helo_done_) return reply(reply_id::need_helo);
+    if (txn_ != txn::none) return reply(reply_id::nested_mail);
+    auto p = parse_path(args, "FROM:", true);
+    if (!p.ok) return reply(p.error);
+    env_.clear();
+    std::string_view key, value, rest = p.params;
+    bool seen_size = false, seen_body = false, seen_ret = false, seen_envid = false;
+    auto dup = [](bool& seen) { return std::exchange(seen, true); };
+    while (next_param(rest, key, value)) {
+        if (iequals(key, "SIZE") && prof_.enabled(extension::size)) {
+            if (dup(seen_size)) return reply(reply_id::duplicate_parameter);
+            std::uint64_t n = 0;
+            if (!parse_number(value, n, limits::max_number_digits)) return reply(reply_id::bad_size_value);
+            if (n > prof_.opts().max_message_size) return reply(reply_id::size_exceeded_mail);
+            env_.has_size_ = true;
+            env_.size_ = n;
+        } else if (iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
+            if (dup(seen_body)) return reply(reply_id::duplicate_parameter);
+            if (iequals(value, "7BIT"))
+                env_.body_ = body_type::seven_bit;
+            else if (iequals(value, "8BITMIME"))
+                env_.body_ = body_type::eight_bit_mime;
+            else if (iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
+                env_.body_ = body_type::binary_mime;
+            else
+                return reply(reply_id::bad_parameter);
+        } else if (iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
+            if (!value.empty()) return reply(reply_id::bad_parameter);
+            if (env_.smtputf8_) return reply(reply_id::duplicate_parameter);
+            env_.smtputf8_ = true;
+        } else if (iequals(key, "RET") && prof_.enabled(extension::dsn)) {
+            if (dup(seen_ret)) return reply(reply_id::duplicate_parameter);
+            if (iequals(value, "FULL"))
+                env_.ret_ = dsn_ret::full;
+            else if (iequals(value, "HDRS"))
+                env_.ret_ = dsn_ret::hdrs;
+            else
+                return reply(reply_id::bad_parameter);
+        } else if (iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
+            if (dup(seen_envid)) return reply(reply_id::duplicate_parameter);
+            if (value.empty() || value.size() > limits::envid || !is_xtext(value))
+                return reply(reply_id::bad_parameter);
+            env_.envid_ = env_.keep(value);
+        } else {
+            return reply(reply_id::unsupported_parameter);
+        }
+    }
+    if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
+    env_.mail_from_ = env_.keep(p.address);
+    txn_ = txn::mail;
+    reply(reply_id::mail_ok);
+}
+
+void session::do_rcpt(std::string_view args) {
+    if (txn_ == txn::none) return reply(reply_id::need_mail);
+    if (txn_ == txn::bdat) return reply(reply_id::bad_sequence);
+    auto p = parse_path(args, "TO:", false);
+    if (!p.ok) return reply(p.error);
+    if (env_.recipients_.size() >= prof_.opts().max_recipients) return reply(reply_id::too_many_recipients);
+    envelope::recipient r;
+    std::string_view key, value, rest = p.params;
+    bool seen_notify = false;
+    while (next_param(rest, key, value)) {
+        if (iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
+            if (std::exchange(seen_notify, true)) return reply(reply_id::duplicate_parameter);
+            if (value.empty()) return reply(reply_id::bad_parameter);
+            std::string_view item, items = value;
+            while (!items.empty()) {
+                auto comma = items.find(',');
+                item = items.substr(0, comma);
+                items = comma == std::string_view::npos ? std::string_view{} : items.substr(comma + 1);
+                if (iequals(item, "NEVER"))
+                    r.notify |= notify::never;
+                else if (iequals(item, "SUCCESS"))
+                    r.notify |= notify::success;
+                else if (iequals(item, "FAILURE"))
+                    r.notify |= notify::failure;
+                else if (iequals(item, "DELAY"))
+                    r.notify |= notify::delay;
+                else
+                    return reply(reply_id::bad_parameter);
+            }
+            // RFC 3461 4.1: NEVER stands alone.
+            if ((r.notify & notify::never) && r.notify != notify::never) return reply(reply_id::bad_parameter);
+        } else if (iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
+            if (r.orcpt.len != 0) return reply(reply_id::duplicate_parameter);
+            auto semi = value.find(';');
+            if (semi == std::string_view::npos || semi == 0 || value.size() > limits::orcpt ||
+                !is_xtext(value.substr(semi + 1)))
+                return reply(reply_id::bad_parameter);
+            r.orcpt = env_.keep(value);
+        } else {
+            return reply(reply_id::unsupported_parameter);
+        }
+    }
+    if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
+    r.address = env_.keep(p.address);
+    env_.recipients_.push_back(r);
+    txn_ = txn::rcpt;
+    reply(reply_id::rcpt_ok);
+}
+
+void session::do_data(std::string_view args) {
+    if (!args.empty()) return reply(reply_id::syntax_no_args);
+    if (txn_ == txn::none) return reply(reply_id::need_mail);
+    if (txn_ == txn::bdat) return reply(reply_id::mixed_data_bdat);
+    if (txn_ != txn::rcpt) return reply(reply_id::need_rcpt);
+    if (env_.body_ == body_type::binary_mime) return reply(reply_id::binarymime_needs_bdat);
+    reply(reply_id::data_start);
+    scanner_.reset();
+    start_body();
+    phase_ = phase::data;
+}
+
+void session::do_bdat(std::string_view args) {
+    // RFC 3030 2: BDAT chunk-size [LAST]
+    auto sp = args.find(' ');
+    auto size_text = args.substr(0, sp);
+    auto rest = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    std::uint64_t n = 0;
+    if (!parse_number(size_text, n, limits::max_number_digits) || (!rest.empty() && !iequals(rest, "LAST")))
+        return reply(reply_id::syntax_bdat);
+    bdat_left_ = bdat_chunk_ = n;
+    bdat_last_ = !rest.empty();
+    // The chunk is read even when it is refused, so that its bytes are never taken for commands.
+    if (!prof_.enabled(extension::chunking))
+        bdat_error_ = reply_id::not_implemented;
+    else if (txn_ == txn::none)
+        bdat_error_ = reply_id::need_mail;
+    else if (txn_ == txn::mail)
+        bdat_error_ = reply_id::need_rcpt;
+    else
+        bdat_error_ = reply_id::count_;
+    if (bdat_error_ == reply_id::count_ && txn_ == txn::rcpt) {
+        txn_ = txn::bdat;
+        start_body();
+    }
+    phase_ = phase::bdat;
+    if (n == 0) {
+        phase_ = phase::command;
+        finish_bdat_chunk();
+    }
+}
+
+void session::finish_bdat_chunk() {
+    if (bdat_error_ != reply_id::count_) {
+        reply(bdat_error_);
+        bdat_error_ = reply_id::count_;
+        return;
+    }
+    if (size_exceeded_) {  // refused at the chunk that crossed the limit; the transaction is over
+        reset_transaction();
+        return reply(reply_id::size_exceeded);
+    }
+    if (bdat_last_) return finish_message(body_kind::bdat);
+    prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
+    obs_.on_reply(250);
+}
+
+void session::start_body() {
+    wants_body_ = obs_.wants_body(env_);
+    size_exceeded_ = false;
+    size_ = 0;
+    header_.clear();
+    header_line_ = 0;
+    header_done_ = header_truncated_ = false;
+}
+
+void session::on_content(std::string_view s) {
+    size_ += s.size();
+    if (size_exceeded_) return;
+    if (size_ > prof_.opts().max_message_size) {
+        size_exceeded_ = true;  // keep reading to the end to stay in sync, keep nothing
+        return;
+    }
+    if (!header_done_) collect_header(s);
+    if (wants_body_) obs_.on_body(s);
+}
+
+// Keeps the header section (RFC 5322 2.1: up to the first empty line) for flow keys and capture.
+void session::collect_header(std::string_view s) {
+    while (!s.empty() && !header_done_) {
+        auto lf = s.find('\n');
+        auto piece = s.substr(0, lf == std::string_view::npos ? s.size() : lf + 1);
+        auto room = limits::header_section - header_.size();
+        if (piece.size() > room) {
+            header_.append(piece.substr(0, room));
+            header_truncated_ = header_done_ = true;
+            return;
+        }
+        header_.append(piece);
+        s.remove_prefix(piece.size());
+        if (lf != std::string_view::npos) {
+            auto line = std::string_view(header_).substr(header_line_);
+            if (line == "\r\n" || line == "\n") header_done_ = true;
+            header_line_ = header_.size();
+        }
+    }
+}
+
+void session::finish_message(body_kind kind) {
+    if (size_exceeded_) {
+        reset_transaction();
+        return reply(reply_id::size_exceeded);
+    }
+    message_info m;
+    m.helo = helo_;
+    m.env = &env_;
+    m.size = size_;
+    m.header_section = header_;
+    m.header_truncated = header_truncated_;
+    m.smuggling_suspect = kind == body_kind::data && scanner_.suspect();
+    m.kind = kind;
+    m.session_id = id_;
+    m.transaction = ++txn_count_;
+    obs_.on_message(m);
+    prof_.replies().append_queued(out_, id_, txn_count_);
+    obs_.on_reply(250);
+    reset_transaction();
+}
+
+void session::reset_transaction() noexcept {
+    txn_ = txn::none;
+    env_.clear();
+    size_exceeded_ = false;
+}
+
+}  // namespace smtp

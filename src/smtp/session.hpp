@@ -1,0 +1,108 @@
+// The SMTP server session as a sans-IO state machine (RFC 5321, PIPELINING RFC 2920, CHUNKING RFC 3030).
+// Bytes go in through feed(); replies come out through output(); accepted transactions go to an observer.
+// It owns no socket, clock, thread or randomness: the server decides when to read, write and time out.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "smtp/data_scanner.hpp"
+#include "smtp/envelope.hpp"
+#include "smtp/observer.hpp"
+#include "smtp/options.hpp"
+
+namespace smtp {
+
+enum class action : std::uint8_t { none, close_after_flush };
+
+struct feed_result {
+    std::size_t consumed;  // bytes used; the caller keeps the rest and passes it again, with more, next time
+    action next;
+};
+
+// Where the session is in the byte stream; the server picks its timeout from this.
+enum class phase : std::uint8_t { command, overlong_line, data, bdat };
+
+class session {
+public:
+    session(const profile& p, observer& obs, std::uint64_t id) noexcept;
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    // Queues the 220 greeting.
+    void open();
+    // Handles every complete command and body part in `in`. Unused bytes (a partial command line) must be
+    // passed again, at the start of the next call's `in`.
+    feed_result feed(std::string_view in);
+    // The client closed its side: an unfinished transaction is dropped (it was never answered 250).
+    void feed_eof() noexcept;
+    // Asks for a 421 at the next transaction boundary (now, if no transaction is open).
+    action request_shutdown();
+    // Queues a 421 timeout reply and marks the session closing.
+    void timed_out();
+    // Replies waiting to be written, batched.
+    std::string_view output() const noexcept { return std::string_view(out_).substr(out_done_); }
+    void output_written(std::size_t n) noexcept;
+
+    phase current_phase() const noexcept { return phase_; }
+    bool closing() const noexcept { return closing_; }
+    // A transaction is open (MAIL given and not yet finished or reset).
+    bool in_transaction() const noexcept { return txn_ != txn::none; }
+    std::uint64_t id() const noexcept { return id_; }
+    std::uint64_t transactions() const noexcept { return txn_count_; }
+
+private:
+    enum class txn : std::uint8_t { none, mail, rcpt, bdat };
+
+    void on_line(std::string_view line);
+    void do_helo(std::string_view args, bool extended);
+    void do_mail(std::string_view args);
+    void do_rcpt(std::string_view args);
+    void do_data(std::string_view args);
+    void do_bdat(std::string_view args);
+    void start_body();
+    void on_content(std::string_view s);
+    void collect_header(std::string_view s);
+    void finish_message(body_kind kind);
+    void finish_bdat_chunk();
+    void reset_transaction() noexcept;
+    void after_unit(bool more_input);
+
+    void reply(reply_id id);
+    void reply_raw(std::string_view text, unsigned short code);
+
+    const profile& prof_;
+    observer& obs_;
+    const std::uint64_t id_;
+
+    phase phase_ = phase::command;
+    txn txn_ = txn::none;
+    bool helo_done_ = false;
+    bool closing_ = false;
+    bool shutdown_pending_ = false;
+    std::size_t scanned_ = 0;  // bytes of the pending partial line already searched for LF
+
+    std::string helo_;
+    envelope env_;
+    std::uint64_t txn_count_ = 0;
+
+    // The body being received.
+    data_scanner scanner_;
+    bool wants_body_ = false;
+    bool size_exceeded_ = false;
+    std::uint64_t size_ = 0;
+    std::string header_;
+    std::size_t header_line_ = 0;  // where the current header line starts in header_
+    bool header_done_ = false;
+    bool header_truncated_ = false;
+    // BDAT chunk being read.
+    std::uint64_t bdat_left_ = 0;
+    std::uint64_t bdat_chunk_ = 0;
+    bool bdat_last_ = false;
+    reply_id bdat_error_ = reply_id::count_;  // count_: none; else the reply once the chunk is read
+
+    std::string out_;
+    std::size_t out_done_ = 0;
+};
+
+}  // namespace smtp
