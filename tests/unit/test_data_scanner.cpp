@@ -1,1 +1,143 @@
+// The DATA scanner: the terminator, dot-unstuffing, smuggling shapes, and pieces of any size.
 #include <doctest/doctest.h>
+
+#include <string>
+
+#include "smtp/data_scanner.hpp"
+
+namespace {
+
+struct scanned {
+    std::string content;
+    std::size_t consumed = 0;  // total bytes used
+    bool ended = false;
+    bool suspect = false;
+};
+
+// Scans `in` cut into pieces of `piece` bytes (0: whole).
+scanned scan(const std::string& in, std::size_t piece = 0) {
+    smtp::data_scanner s;
+    s.reset();
+    scanned r;
+    std::size_t pos = 0;
+    while (pos < in.size() && !r.ended) {
+        std::size_t n = piece ? std::min(piece, in.size() - pos) : in.size() - pos;
+        auto res = s.scan(std::string_view(in).substr(pos, n), [&](std::string_view c) { r.content += c; });
+        CHECK(res.consumed <= n);
+        if (!res.ended) CHECK(res.consumed == n);  // everything is used unless the end was found
+        r.consumed += res.consumed;
+        r.ended = res.ended;
+        pos += n;
+    }
+    r.suspect = s.suspect();
+    return r;
+}
+
+// Whole, byte by byte, and in pieces of 2, 3 and 7 must agree.
+scanned scan_all_ways(const std::string& in) {
+    auto whole = scan(in);
+    for (std::size_t piece : {1, 2, 3, 7}) {
+        auto p = scan(in, piece);
+        CHECK(p.content == whole.content);
+        CHECK(p.consumed == whole.consumed);
+        CHECK(p.ended == whole.ended);
+        CHECK(p.suspect == whole.suspect);
+    }
+    // Every two-piece split.
+    for (std::size_t cut = 1; cut < in.size(); ++cut) {
+        smtp::data_scanner s;
+        s.reset();
+        std::string content;
+        auto on = [&](std::string_view c) { content += c; };
+        auto a = s.scan(std::string_view(in).substr(0, cut), on);
+        std::size_t used = a.consumed;
+        bool ended = a.ended;
+        if (!ended) {
+            auto b = s.scan(std::string_view(in).substr(cut), on);
+            used += b.consumed;
+            ended = b.ended;
+        }
+        CHECK_MESSAGE(content == whole.content, "cut at " << cut);
+        CHECK(used == whole.consumed);
+        CHECK(ended == whole.ended);
+        CHECK(s.suspect() == whole.suspect);
+    }
+    return whole;
+}
+
+}  // namespace
+
+TEST_CASE("data: the message ends at CRLF.CRLF and the terminator is not content") {
+    auto r = scan_all_ways("Subject: x\r\n\r\nhello\r\n.\r\nMAIL FROM:<a@b>\r\n");
+    CHECK(r.ended);
+    CHECK(r.content == "Subject: x\r\n\r\nhello\r\n");
+    CHECK(r.consumed == std::string("Subject: x\r\n\r\nhello\r\n.\r\n").size());
+    CHECK_FALSE(r.suspect);
+}
+
+TEST_CASE("data: an empty message is just the terminator") {
+    auto r = scan_all_ways(".\r\n");
+    CHECK(r.ended);
+    CHECK(r.content.empty());
+    CHECK(r.consumed == 3);
+}
+
+TEST_CASE("data: a leading dot is removed from every line (RFC 5321 4.5.2)") {
+    auto r = scan_all_ways("..\r\n...x\r\n.y\r\nz.\r\n..\r\n.\r\n");
+    CHECK(r.ended);
+    CHECK(r.content == ".\r\n..x\r\ny\r\nz.\r\n.\r\n");
+}
+
+TEST_CASE("data: a dot then CR not followed by LF is stuffing, the CR stays") {
+    auto r = scan_all_ways(".\rx\r\n.\r\r\n.\r\n");
+    CHECK(r.ended);
+    CHECK(r.content == "\rx\r\n\r\r\n");
+}
+
+TEST_CASE("data: smuggling shapes never end the message and are flagged") {
+    const char* shapes[] = {"a\n.\nb", "a\r.\r\nb", "a\n.\r\nb", "a\r\n.\nb", "a\r.\rb\n", ".\nb"};
+    for (const char* shape : shapes) {
+        CAPTURE(shape);
+        std::string body = std::string(shape) + "\r\n.\r\n";
+        auto r = scan_all_ways(body);
+        CHECK(r.ended);
+        CHECK(r.consumed == body.size());
+        bool expect_flag = std::string(shape) != "a\r.\rb\n";  // ".\r" then "b": no dot line at all
+        CHECK(r.suspect == expect_flag);
+    }
+}
+
+TEST_CASE("data: \\r\\n.\\n keeps the content after the removed stuffing dot") {
+    auto r = scan_all_ways("a\r\n.\nb\r\n.\r\n");
+    CHECK(r.content == "a\r\n\nb\r\n");
+    CHECK(r.suspect);
+}
+
+TEST_CASE("data: bare LF lines are content and a dot after a bare LF is kept") {
+    auto r = scan_all_ways("x\n.y\n\r\n.\r\n");
+    CHECK(r.content == "x\n.y\n\r\n");
+    CHECK_FALSE(r.suspect);
+}
+
+TEST_CASE("data: without a terminator everything is consumed and nothing ends") {
+    auto r = scan_all_ways("line one\r\nline two\r\n.");
+    CHECK_FALSE(r.ended);
+    CHECK(r.consumed == std::string("line one\r\nline two\r\n.").size());
+    CHECK(r.content == "line one\r\nline two\r\n");
+}
+
+TEST_CASE("data: long lines of any length are content") {
+    std::string line(100000, 'x');
+    auto r = scan(line + "\r\n.\r\n");
+    CHECK(r.ended);
+    CHECK(r.content == line + "\r\n");
+    auto by_piece = scan(line + "\r\n.\r\n", 4096);
+    CHECK(by_piece.content == r.content);
+}
+
+TEST_CASE("data: binary bytes and NULs pass through") {
+    std::string body("\0\x01\xff\r\n\0.\r\n", 9);
+    auto r = scan_all_ways(body + ".\r\n");
+    CHECK(r.ended);
+    CHECK(r.content == body);
+}
