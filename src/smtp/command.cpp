@@ -1,6 +1,8 @@
 // Command-line parsing: verbs, paths and ESMTP parameters. See command.hpp.
 #include "smtp/command.hpp"
 
+#include <cstdint>
+
 #include "smtp/limits.hpp"
 
 namespace smtp {
@@ -163,7 +165,9 @@ bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits
     std::uint64_t n = 0;
     for (char c : s) {
         if (c < '0' || c > '9') return false;
-        n = n * 10 + std::uint64_t(c - '0');
+        auto d = std::uint64_t(c - '0');
+        if (n > (UINT64_MAX - d) / 10) return false;
+        n = n * 10 + d;
     }
     out = n;
     return true;

@@ -1,1 +1,211 @@
+// The session: what reaches the observer (envelope, header section, body, size), shutdown, timeouts, EOF,
+// and that steady-state transactions allocate nothing. Every script runs under for_each_split.
 #include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "harness.hpp"
+#include "smtp/limits.hpp"
+
+// Counting allocations: only while `counting` is set, so the rest of the tests are unaffected.
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+const std::string hello = "EHLO client.test\r\n";
+
+std::string txn(const std::string& from, const std::string& to, const std::string& body) {
+    return "MAIL FROM:<" + from + ">\r\nRCPT TO:<" + to + ">\r\nDATA\r\n" + body + ".\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("session: the observer gets the envelope, header section, body and size of each message") {
+    auto p = test::make_profile();
+    std::string body = "Subject: one\r\nX-Flow: signup\r\n\r\nline\r\n..dot\r\n";
+    auto r = test::for_each_split(p, hello + txn("a@x.test", "b@y.test", body) + "MAIL FROM:<> SIZE=5\r\n" +
+                                         "RCPT TO:<c@y.test>\r\nRCPT TO:<d@y.test>\r\nDATA\r\nno header\r\n.\r\n");
+    REQUIRE(r.messages.size() == 2);
+    const auto& m = r.messages[0];
+    CHECK(m.helo == "client.test");
+    CHECK(m.mail_from == "a@x.test");
+    CHECK(m.rcpts == std::vector<std::string>{"b@y.test"});
+    CHECK(m.header == "Subject: one\r\nX-Flow: signup\r\n\r\n");
+    CHECK(m.body == "Subject: one\r\nX-Flow: signup\r\n\r\nline\r\n.dot\r\n");
+    CHECK(m.size == m.body.size());
+    CHECK_FALSE(m.suspect);
+    const auto& n = r.messages[1];
+    CHECK(n.mail_from.empty());
+    CHECK(n.declared_size == 5);
+    CHECK(n.rcpts == std::vector<std::string>{"c@y.test", "d@y.test"});
+    CHECK(n.header == "no header\r\n");  // no empty line: all of it is header
+    CHECK(n.size == 11);
+}
+
+TEST_CASE("session: BDAT chunks make one message, bytes as sent, no unstuffing") {
+    auto p = test::make_profile();
+    auto r = test::for_each_split(p, hello + "MAIL FROM:<a@x.test> BODY=BINARYMIME\r\nRCPT TO:<b@y.test>\r\n" +
+                                         "BDAT 7\r\nA: 1\r\n\rBDAT 6 LAST\r\n" +
+                                         std::string("\n.\r\n\0\xff", 6));
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].kind == smtp::body_kind::bdat);
+    CHECK(r.messages[0].body == std::string("A: 1\r\n\r\n.\r\n\0\xff", 13));
+    CHECK(r.messages[0].header == "A: 1\r\n\r\n");
+    CHECK(r.messages[0].size == 13);
+    CHECK(r.messages[0].body_type == smtp::body_type::binary_mime);
+}
+
+TEST_CASE("session: the body is not delivered when the observer does not ask for it") {
+    auto p = test::make_profile();
+    test::recorder rec;
+    rec.want_body = false;
+    smtp::session s(p, rec, 1);
+    s.feed(hello + txn("a@x.test", "b@y.test", "H: v\r\n\r\nbody\r\n"));
+    REQUIRE(rec.messages.size() == 1);
+    CHECK(rec.messages[0].body.empty());
+    CHECK(rec.messages[0].header == "H: v\r\n\r\n");
+    CHECK(rec.messages[0].size == 14);
+}
+
+TEST_CASE("session: smuggling suspects are accepted, counted once, and flagged") {
+    auto p = test::make_profile();
+    auto r = test::for_each_split(p, hello + txn("a@x.test", "b@y.test", "x\n.\nMAIL FROM:<e@x>\r\n") +
+                                         txn("a@x.test", "b@y.test", "clean\r\n"));
+    REQUIRE(r.messages.size() == 2);
+    CHECK(r.messages[0].suspect);
+    CHECK(r.messages[0].body == "x\n.\nMAIL FROM:<e@x>\r\n");
+    CHECK_FALSE(r.messages[1].suspect);
+}
+
+TEST_CASE("session: a header section over the cap is cut and marked, the message still accepted") {
+    smtp::options o;
+    o.hostname = "mx.test";
+    smtp::profile p(o);
+    std::string big = "X-Big: " + std::string(smtp::limits::header_section, 'h') + "\r\n\r\nbody\r\n";
+    auto r = test::run_pieces(p, {hello + txn("a@x.test", "b@y.test", big)});
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].header_truncated);
+    CHECK(r.messages[0].header.size() == smtp::limits::header_section);
+    CHECK(r.messages[0].size == big.size());
+}
+
+TEST_CASE("session: shutdown sends 421 at once to an idle session") {
+    auto p = test::make_profile();
+    test::recorder rec;
+    smtp::session s(p, rec, 1);
+    s.open();
+    s.feed(hello);
+    s.output_written(s.output().size());
+    CHECK(s.request_shutdown() == smtp::action::close_after_flush);
+    CHECK(s.output() == "421 4.3.2 Service shutting down, closing transmission channel\r\n");
+    CHECK(s.closing());
+}
+
+TEST_CASE("session: shutdown lets an open transaction finish, then 421") {
+    auto p = test::make_profile();
+    test::recorder rec;
+    smtp::session s(p, rec, 1);
+    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n");
+    s.output_written(s.output().size());
+    CHECK(s.request_shutdown() == smtp::action::none);
+    CHECK(s.output().empty());
+    auto r = s.feed("DATA\r\nbody\r\n.\r\nMAIL FROM:<again@x.test>\r\n");
+    CHECK(r.next == smtp::action::close_after_flush);
+    CHECK(s.output() ==
+          "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok: queued as 1.1\r\n"
+          "421 4.3.2 Service shutting down, closing transmission channel\r\n");
+    CHECK(rec.messages.size() == 1);
+}
+
+TEST_CASE("session: timeout and EOF") {
+    auto p = test::make_profile();
+    test::recorder rec;
+    smtp::session s(p, rec, 1);
+    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\npartial");
+    CHECK(s.current_phase() == smtp::phase::data);
+    s.output_written(s.output().size());
+    s.timed_out();
+    CHECK(s.output() == "421 4.4.2 Timeout exceeded, closing transmission channel\r\n");
+    CHECK(s.closing());
+    CHECK(s.feed("\r\n.\r\n").next == smtp::action::close_after_flush);
+    CHECK(rec.messages.empty());  // never answered 250, never counted
+
+    test::recorder rec2;
+    smtp::session t(p, rec2, 2);
+    t.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\npartial");
+    t.feed_eof();
+    CHECK(t.closing());
+    CHECK(rec2.messages.empty());
+}
+
+TEST_CASE("session: a partial command line is kept by the caller and not re-scanned from the start") {
+    auto p = test::make_profile();
+    test::recorder rec;
+    smtp::session s(p, rec, 1);
+    std::string pending;
+    for (char c : std::string("NOOP")) {
+        pending += c;
+        auto r = s.feed(pending);
+        CHECK(r.consumed == 0);
+    }
+    pending += "\r\n";
+    CHECK(s.feed(pending).consumed == pending.size());
+    CHECK(s.output() == "250 2.0.0 Ok\r\n");
+}
+
+TEST_CASE("session: every reply is reported to the observer with its code") {
+    auto p = test::make_profile();
+    auto r = test::for_each_split(p, hello + "FOO\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n.\r\nQUIT\r\n");
+    CHECK(r.codes == std::vector<unsigned short>{220, 250, 500, 250, 250, 354, 250, 221});
+}
+
+TEST_CASE("session: steady-state transactions allocate nothing") {
+    smtp::options o;
+    o.hostname = "mx.test";
+    smtp::profile p(o);
+    test::recorder rec;
+    rec.want_body = false;
+    struct quiet : smtp::observer {
+        std::size_t n = 0;
+        void on_message(const smtp::message_info&) noexcept override { ++n; }
+        void on_reply(unsigned short) noexcept override {}
+    } obs;
+    smtp::session s(p, obs, 1);
+    s.open();
+    std::string batch = hello + "MAIL FROM:<a@x.test> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.test> NOTIFY=NEVER\r\n"
+                                "RCPT TO:<c@y.test>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n"
+                                "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 10 LAST\r\nH: v\r\n\r\nxx"
+                                "RSET\r\nNOOP\r\n";
+    for (int warm = 0; warm < 3; ++warm) {  // first rounds size the buffers
+        s.feed(batch);
+        s.output_written(s.output().size());
+    }
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 100; ++i) {
+        s.feed(batch);
+        s.output_written(s.output().size());
+    }
+    counting = false;
+    CHECK(obs.n == 2 * 103);
+    CHECK(allocations.load() == 0);
+    // The counter itself works: a new string of this size must allocate.
+    counting = true;
+    auto probe = std::make_unique<std::string>(1000, 'x');
+    counting = false;
+    CHECK(allocations.load() >= 1);
+}
