@@ -1,5 +1,7 @@
 // smtp-blackhole: start, serve until SIGTERM/SIGINT, print the final totals.
 // Exit codes: 0 after a clean stop, 2 for a bad flag or a start-up failure (one line on stderr).
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -30,6 +32,21 @@ void log_totals(const sink::totals& t) {
     server::log::write(server::log::level::info, "totals", fields);
 }
 
+// Raises the soft descriptor limit to the hard one: each connection needs a descriptor, and the usual soft
+// limit (1024) is far below --max-connections. Warns when the limit is still below it.
+void raise_descriptor_limit(std::size_t max_connections) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+        ::getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max_connections + 64)
+        server::log::warn("descriptor limit is below --max-connections; accepting pauses when it is reached",
+                          {{"nofile", std::to_string(rl.rlim_cur)}, {"max_connections", std::to_string(max_connections)}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +67,7 @@ int main(int argc, char** argv) {
     }
     server::log::set_level(c.log_level);
     std::signal(SIGPIPE, SIG_IGN);
+    raise_descriptor_limit(c.server.max_connections);
     try {
         server::server s(c.server);
         server::log::info("started", {{"threads", std::to_string(c.server.threads)},
