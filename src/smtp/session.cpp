@@ -178,6 +178,95 @@ void session::do_helo(std::string_view args, bool extended) {
         reply(reply_id::helo_ok);
 }
 
+namespace {
+constexpr reply_id accepted = reply_id::count_;  // "no error" from the parameter checks below
+// Bits of `seen`, to refuse a parameter given twice.
+enum : unsigned { seen_size = 1, seen_body = 2, seen_utf8 = 4, seen_ret = 8, seen_envid = 16, seen_notify = 32,
+                  seen_orcpt = 64 };
+// Marks `bit` seen; false if it already was.
+bool once(unsigned& seen, unsigned bit) {
+    bool first = !(seen & bit);
+    seen |= bit;
+    return first;
+}
+}  // namespace
+
+// Checks and records one MAIL parameter (RFC 1870, 6152, 3030, 6531, 3461 4.3 and 4.4).
+reply_id session::mail_parameter(std::string_view key, std::string_view value, unsigned& seen) {
+    if (iequals(key, "SIZE") && prof_.enabled(extension::size)) {
+        if (!once(seen, seen_size)) return reply_id::duplicate_parameter;
+        std::uint64_t n = 0;
+        if (!parse_number(value, n, limits::max_number_digits)) return reply_id::bad_size_value;
+        if (n > prof_.opts().max_message_size) return reply_id::size_exceeded_mail;
+        env_.has_size_ = true;
+        env_.size_ = n;
+    } else if (iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
+        if (!once(seen, seen_body)) return reply_id::duplicate_parameter;
+        if (iequals(value, "7BIT"))
+            env_.body_ = body_type::seven_bit;
+        else if (iequals(value, "8BITMIME"))
+            env_.body_ = body_type::eight_bit_mime;
+        else if (iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
+            env_.body_ = body_type::binary_mime;
+        else
+            return reply_id::bad_parameter;
+    } else if (iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
+        if (!value.empty()) return reply_id::bad_parameter;
+        if (!once(seen, seen_utf8)) return reply_id::duplicate_parameter;
+        env_.smtputf8_ = true;
+    } else if (iequals(key, "RET") && prof_.enabled(extension::dsn)) {
+        if (!once(seen, seen_ret)) return reply_id::duplicate_parameter;
+        if (iequals(value, "FULL"))
+            env_.ret_ = dsn_ret::full;
+        else if (iequals(value, "HDRS"))
+            env_.ret_ = dsn_ret::hdrs;
+        else
+            return reply_id::bad_parameter;
+    } else if (iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
+        if (!once(seen, seen_envid)) return reply_id::duplicate_parameter;
+        if (value.empty() || value.size() > limits::envid || !is_xtext(value)) return reply_id::bad_parameter;
+        env_.envid_ = env_.keep(value);
+    } else {
+        return reply_id::unsupported_parameter;
+    }
+    return accepted;
+}
+
+// Checks and records one RCPT parameter (RFC 3461 4.1 NOTIFY, 4.2 ORCPT).
+reply_id session::rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r,
+                                 unsigned& seen) {
+    if (iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
+        if (!once(seen, seen_notify)) return reply_id::duplicate_parameter;
+        if (value.empty()) return reply_id::bad_parameter;
+        while (!value.empty()) {
+            auto comma = value.find(',');
+            auto item = value.substr(0, comma);
+            value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+            if (iequals(item, "NEVER"))
+                r.notify |= notify::never;
+            else if (iequals(item, "SUCCESS"))
+                r.notify |= notify::success;
+            else if (iequals(item, "FAILURE"))
+                r.notify |= notify::failure;
+            else if (iequals(item, "DELAY"))
+                r.notify |= notify::delay;
+            else
+                return reply_id::bad_parameter;
+        }
+        if ((r.notify & notify::never) && r.notify != notify::never) return reply_id::bad_parameter;  // alone
+    } else if (iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
+        if (!once(seen, seen_orcpt)) return reply_id::duplicate_parameter;
+        auto semi = value.find(';');
+        if (semi == std::string_view::npos || semi == 0 || value.size() > limits::orcpt ||
+            !is_xtext(value.substr(semi + 1)))
+            return reply_id::bad_parameter;
+        r.orcpt = env_.keep(value);
+    } else {
+        return reply_id::unsupported_parameter;
+    }
+    return accepted;
+}
+
 void session::do_mail(std::string_view args) {
     if (!helo_done_) return reply(reply_id::need_helo);
     if (txn_ != txn::none) return reply(reply_id::nested_mail);
@@ -185,47 +274,9 @@ void session::do_mail(std::string_view args) {
     if (!p.ok) return reply(p.error);
     env_.clear();
     std::string_view key, value, rest = p.params;
-    bool seen_size = false, seen_body = false, seen_ret = false, seen_envid = false;
-    auto dup = [](bool& seen) { return std::exchange(seen, true); };
-    while (next_param(rest, key, value)) {
-        if (iequals(key, "SIZE") && prof_.enabled(extension::size)) {
-            if (dup(seen_size)) return reply(reply_id::duplicate_parameter);
-            std::uint64_t n = 0;
-            if (!parse_number(value, n, limits::max_number_digits)) return reply(reply_id::bad_size_value);
-            if (n > prof_.opts().max_message_size) return reply(reply_id::size_exceeded_mail);
-            env_.has_size_ = true;
-            env_.size_ = n;
-        } else if (iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
-            if (dup(seen_body)) return reply(reply_id::duplicate_parameter);
-            if (iequals(value, "7BIT"))
-                env_.body_ = body_type::seven_bit;
-            else if (iequals(value, "8BITMIME"))
-                env_.body_ = body_type::eight_bit_mime;
-            else if (iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
-                env_.body_ = body_type::binary_mime;
-            else
-                return reply(reply_id::bad_parameter);
-        } else if (iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
-            if (!value.empty()) return reply(reply_id::bad_parameter);
-            if (env_.smtputf8_) return reply(reply_id::duplicate_parameter);
-            env_.smtputf8_ = true;
-        } else if (iequals(key, "RET") && prof_.enabled(extension::dsn)) {
-            if (dup(seen_ret)) return reply(reply_id::duplicate_parameter);
-            if (iequals(value, "FULL"))
-                env_.ret_ = dsn_ret::full;
-            else if (iequals(value, "HDRS"))
-                env_.ret_ = dsn_ret::hdrs;
-            else
-                return reply(reply_id::bad_parameter);
-        } else if (iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
-            if (dup(seen_envid)) return reply(reply_id::duplicate_parameter);
-            if (value.empty() || value.size() > limits::envid || !is_xtext(value))
-                return reply(reply_id::bad_parameter);
-            env_.envid_ = env_.keep(value);
-        } else {
-            return reply(reply_id::unsupported_parameter);
-        }
-    }
+    unsigned seen = 0;
+    while (next_param(rest, key, value))
+        if (auto e = mail_parameter(key, value, seen); e != accepted) return reply(e);
     if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
     env_.mail_from_ = env_.keep(p.address);
     txn_ = txn::mail;
@@ -240,40 +291,9 @@ void session::do_rcpt(std::string_view args) {
     if (env_.recipients_.size() >= prof_.opts().max_recipients) return reply(reply_id::too_many_recipients);
     envelope::recipient r;
     std::string_view key, value, rest = p.params;
-    bool seen_notify = false;
-    while (next_param(rest, key, value)) {
-        if (iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
-            if (std::exchange(seen_notify, true)) return reply(reply_id::duplicate_parameter);
-            if (value.empty()) return reply(reply_id::bad_parameter);
-            std::string_view item, items = value;
-            while (!items.empty()) {
-                auto comma = items.find(',');
-                item = items.substr(0, comma);
-                items = comma == std::string_view::npos ? std::string_view{} : items.substr(comma + 1);
-                if (iequals(item, "NEVER"))
-                    r.notify |= notify::never;
-                else if (iequals(item, "SUCCESS"))
-                    r.notify |= notify::success;
-                else if (iequals(item, "FAILURE"))
-                    r.notify |= notify::failure;
-                else if (iequals(item, "DELAY"))
-                    r.notify |= notify::delay;
-                else
-                    return reply(reply_id::bad_parameter);
-            }
-            // RFC 3461 4.1: NEVER stands alone.
-            if ((r.notify & notify::never) && r.notify != notify::never) return reply(reply_id::bad_parameter);
-        } else if (iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
-            if (r.orcpt.len != 0) return reply(reply_id::duplicate_parameter);
-            auto semi = value.find(';');
-            if (semi == std::string_view::npos || semi == 0 || value.size() > limits::orcpt ||
-                !is_xtext(value.substr(semi + 1)))
-                return reply(reply_id::bad_parameter);
-            r.orcpt = env_.keep(value);
-        } else {
-            return reply(reply_id::unsupported_parameter);
-        }
-    }
+    unsigned seen = 0;
+    while (next_param(rest, key, value))
+        if (auto e = rcpt_parameter(key, value, r, seen); e != accepted) return reply(e);
     if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
     r.address = env_.keep(p.address);
     env_.recipients_.push_back(r);

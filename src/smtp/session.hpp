@@ -58,6 +58,8 @@ private:
     void do_helo(std::string_view args, bool extended);
     void do_mail(std::string_view args);
     void do_rcpt(std::string_view args);
+    reply_id mail_parameter(std::string_view key, std::string_view value, unsigned& seen);
+    reply_id rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r, unsigned& seen);
     void do_data(std::string_view args);
     void do_bdat(std::string_view args);
     void start_body();
