@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <stdexcept>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
                                       {"hostname", c.server.smtp.hostname}});
         s.run();
         log_totals(s.totals());
-    } catch (const boost::system::system_error& e) {
+    } catch (const std::runtime_error& e) {  // start-up failures: a listener, a thread
         std::fprintf(stderr, "smtp-blackhole: cannot start: %s\n", e.what());
         return 2;
     }

@@ -4,6 +4,7 @@
 // Deadlines (RFC 5321 4.5.3.2) come from one timer per connection that only re-arms when it fires.
 #pragma once
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -42,7 +43,7 @@ public:
     }
 
     void drain() override {
-        if (closed_) return;
+        if (closed_ || lingering_) return;  // a lingering connection ends by itself within linger_time
         if (writing_) {  // the output buffer is in flight; decide when the write is done
             drain_pending_ = true;
             return;
@@ -57,15 +58,26 @@ private:
     using error_code = boost::system::error_code;
     using clock = std::chrono::steady_clock;
 
+    // Activity: the next deadline is the timeout of the phase the session is now in (RFC 5321 4.5.3.2).
     void touch() {
         auto phase = session_.current_phase();
         const auto& cfg = w_.common().cfg;
         bool in_body = phase == smtp::phase::data || phase == smtp::phase::bdat;
-        deadline_ = clock::now() + (in_body ? cfg.data_timeout : cfg.idle_timeout);
+        set_deadline(clock::now() + (in_body ? cfg.data_timeout : cfg.idle_timeout));
+    }
+
+    // Moving the deadline later costs nothing (the timer re-arms when it fires); moving it earlier re-arms now.
+    // Since the timer is never armed further than the shorter of the two timeouts, activity (touch) never
+    // moves the deadline before it: only linger and timeout replies, once per connection, re-arm here.
+    void set_deadline(clock::time_point t) {
+        deadline_ = t;
+        if (t < armed_until_) watch();
     }
 
     void watch() {
-        timer_.expires_at(deadline_);
+        const auto& cfg = w_.common().cfg;
+        armed_until_ = std::min(deadline_, clock::now() + std::min(cfg.idle_timeout, cfg.data_timeout));
+        timer_.expires_at(armed_until_);  // cancels a pending wait, whose handler then sees operation_aborted
         timer_.async_wait([self = this->shared_from_this()](const error_code& ec) { self->on_watchdog(ec); });
     }
 
@@ -103,8 +115,8 @@ private:
         if (lingering_) return read();  // discard what comes after our last reply
         bool filled = len_ + n == cap_;
         len_ += n;
-        touch();
         auto r = session_.feed(std::string_view(buf_.get(), len_));
+        touch();
         len_ -= r.consumed;
         if (len_ > 0) std::memmove(buf_.get(), buf_.get() + r.consumed, len_);
         if (filled && cap_ < max_read_buffer) grow();
@@ -119,6 +131,7 @@ private:
     }
 
     void after_input() {
+        if (lingering_) return read();
         if (!session_.output().empty()) return flush();
         if (session_.closing()) return close_gracefully();
         read();
@@ -169,7 +182,7 @@ private:
         error_code ec;
         stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ec);
         if (ec) return close_now();
-        deadline_ = clock::now() + linger_time;
+        set_deadline(clock::now() + linger_time);
         if (!reading_) read();
     }
 
@@ -188,7 +201,8 @@ private:
     sink::discard_sink sink_;
     smtp::session session_;
     boost::asio::steady_timer timer_;
-    clock::time_point deadline_{};
+    clock::time_point deadline_{};      // when the session times out
+    clock::time_point armed_until_{};   // when the timer's pending wait fires
     std::unique_ptr<char[]> buf_;
     std::size_t cap_ = 0;
     std::size_t len_ = 0;  // unconsumed bytes at the front of buf_ (a partial command line)

@@ -1,7 +1,9 @@
 // Start, run and stop of the worker threads. See server.hpp.
 #include "server/server.hpp"
 
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "server/log.hpp"
@@ -14,13 +16,29 @@ std::string to_string(const tcp::endpoint& ep) {
     return a + ":" + std::to_string(ep.port());
 }
 
+// SO_REUSEPORT would let a second process (of the same user) share a port that is already served and take
+// half its connections. A bind without it first proves the port free (and picks one for port 0).
+tcp::endpoint claim_port(const tcp::endpoint& ep) {
+    asio::io_context ctx;
+    tcp::acceptor probe(ctx);
+    probe.open(ep.protocol());
+    probe.set_option(tcp::acceptor::reuse_address(true));  // TIME_WAIT leftovers are no reason to fail
+    if (ep.address().is_v6()) probe.set_option(asio::ip::v6_only(true));
+    probe.bind(ep);
+    return probe.local_endpoint();
+}
+
 server::server(const settings& s) : state_(s) {
     for (std::size_t i = 0; i < s.threads; ++i) workers_.push_back(std::make_unique<worker>(state_, i));
     for (const auto& l : s.smtp_listen) {
         tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
-        // The first worker's bind picks the port when 0 was asked for; the others join it (SO_REUSEPORT).
-        ep = workers_[0]->listen(ep);
-        for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->listen(ep);
+        try {
+            ep = claim_port(ep);
+            // Every worker listens on the same address with SO_REUSEPORT; the kernel spreads connections.
+            for (auto& w : workers_) w->listen(ep);
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("cannot listen on " + to_string(ep) + ": " + e.code().message());
+        }
         endpoints_.push_back(ep);
         log::info("listening smtp " + to_string(ep), {{"proto", "smtp"}, {"addr", to_string(ep)}});
     }

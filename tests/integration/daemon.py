@@ -5,6 +5,7 @@ Every wait here has a deadline; every daemon started here is killed at test clea
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import re
 import signal
@@ -37,6 +38,20 @@ def _kill_leftovers() -> None:
 
 
 atexit.register(_kill_leftovers)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(user_fn):
+    """In the child before exec: die with the test runner (even if it is killed), then the caller's setup."""
+    def setup():
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+        if user_fn is not None:
+            user_fn()
+    return setup
 
 _KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -87,7 +102,7 @@ class Daemon:
         self._cond = threading.Condition()
         self._eof = False
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+                                     stderr=subprocess.PIPE, preexec_fn=_child_setup(preexec_fn))
         with _live_lock:
             _live.add(self.proc)
         self.pid = self.proc.pid
@@ -139,6 +154,18 @@ class Daemon:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f'timed out after {timeout}s waiting for a log line; stderr: {self.lines}')
+                self._cond.wait(left)
+
+    def wait_until(self, pred, timeout: float, what: str) -> None:
+        """Waits until pred(all stderr lines so far) is true; fails at the deadline or at EOF."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not pred(self.lines):
+                if self._eof:
+                    raise AssertionError(f'daemon stderr ended before: {what}; stderr: {self.lines}')
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f'timed out after {timeout}s waiting for: {what}')
                 self._cond.wait(left)
 
     def alive(self) -> bool:
@@ -412,14 +439,39 @@ class DaemonTest(unittest.TestCase):
     """Base class: start daemons and clients that are always cleaned up, stop and check exact totals."""
 
     def start(self, *args: str, **kw) -> Daemon:
+        """Starts a daemon that is killed at cleanup. Unless the test says otherwise it logs at debug level
+        (so that settle() can see sessions close) and drains for at most 5s."""
+        args = list(args)
+        if '--log-level' not in args:
+            args += ['--log-level', 'debug']
+        if '--drain-timeout' not in args:
+            args += ['--drain-timeout', '5s']
         d = Daemon(*args, **kw)
         self.addCleanup(d.kill)
         return d
+
+    def settle(self, d: Daemon, timeout: float = 5.0) -> None:
+        """Waits (bounded) until the daemon has closed every session it opened, judged by its debug log
+        lines `connection open` / `connection closed`; does nothing when it does not log them."""
+        def done(lines):
+            msgs = [parse_kv(l).get('msg') for l in lines]
+            opened = msgs.count('connection open')
+            return opened == 0 or msgs.count('connection closed') >= opened
+        d.wait_until(done, timeout, 'every session closed')
+
+    def quit(self, c: Client) -> None:
+        """QUIT, 221, the server's close, our close: a session that ends without a 421 at shutdown."""
+        self.assertEqual(c.cmd('QUIT'), BYE)
+        c.expect_closed()
+        c.close()
 
     def connect(self, d_or_port, host: str = '127.0.0.1', timeout: float = IO_TIMEOUT) -> Client:
         port = d_or_port if isinstance(d_or_port, int) else d_or_port.port
         c = Client(port, host, timeout)
         self.addCleanup(c.close)
+        if not hasattr(self, '_clients'):
+            self._clients = []
+        self._clients.append(c)
         return c
 
     def session(self, d, hostname: str = 'mx.test', host: str = '127.0.0.1') -> Client:
@@ -429,7 +481,15 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(c.ehlo().startswith(f'250-{hostname}\n'))
         return c
 
-    def stop(self, d: Daemon, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> dict[str, int]:
+    def stop(self, d: Daemon, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT,
+             settle: bool = True) -> dict[str, int]:
+        """Closes every client this test opened, waits until the daemon has closed them too (so that no
+        session is open at the signal), signals, checks a clean exit with one final totals line, and
+        returns the totals. With settle=False the test manages its open sessions itself."""
+        if settle:
+            for c in getattr(self, '_clients', []):
+                c.close()
+            self.settle(d)
         s = d.stop(sig, timeout)
         self.assertEqual(s.returncode, 0, f'exit code; stderr: {s.lines}')
         self.assertEqual(len(s.totals_lines), 1, f'one totals line expected; stderr: {s.lines}')
@@ -446,3 +506,60 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(got, replies, f'replies_* in totals {totals}')
         self.assertEqual(totals['refused'], sum(v for c, v in got.items() if c >= 400),
                          f'refused vs 4xx+5xx replies in {totals}')
+
+
+# Reply texts the daemon promises (exact).
+MAIL_OK = '250 2.1.0 Sender ok'
+RCPT_OK = '250 2.1.5 Recipient ok'
+DATA_GO = '354 End data with <CR><LF>.<CR><LF>'
+RSET_OK = '250 2.0.0 Reset ok'
+NOOP_OK = '250 2.0.0 Ok'
+BYE = '221 2.0.0 Bye'
+UNKNOWN = '500 5.5.1 Command unrecognized'
+TOO_LONG = '500 5.5.2 Line too long'
+UNSUPPORTED_PARAM = '555 5.5.4 Unsupported parameter'
+SIZE_EXCEEDED = '552 5.3.4 Message size exceeds fixed limit'
+TOO_MANY_RCPTS = '452 4.5.3 Too many recipients'
+NOT_IMPLEMENTED = '502 5.5.1 Command not implemented'
+BAD_PIPELINING = '503 5.5.0 Improper use of SMTP command pipelining'
+SHUTTING_DOWN = '421 4.3.2 Service shutting down, closing transmission channel'
+TIMEOUT = '421 4.4.2 Timeout exceeded, closing transmission channel'
+QUEUED_RE = re.compile(r'^250 2\.0\.0 Ok: queued as (\d+)\.(\d+)$')
+
+EXTENSIONS = {  # --disable-extension name -> the EHLO keywords it removes
+    'pipelining': ['PIPELINING'],
+    'size': ['SIZE'],
+    '8bitmime': ['8BITMIME', 'BINARYMIME'],
+    'smtputf8': ['SMTPUTF8'],
+    'enhancedstatuscodes': ['ENHANCEDSTATUSCODES'],
+    'chunking': ['CHUNKING', 'BINARYMIME'],
+    'dsn': ['DSN'],
+}
+
+
+def ehlo_reply(hostname: str, size: int = 64 << 20, disabled=()) -> str:
+    """The exact EHLO reply (lines joined with \\n) for these options."""
+    gone = {k for name in disabled for k in EXTENSIONS[name]}
+    words = ['PIPELINING', f'SIZE {size}', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING',
+             'BINARYMIME', 'DSN']
+    lines = [hostname] + [w for w in words if w.split()[0] not in gone]
+    return '\n'.join(f'250{"-" if i + 1 < len(lines) else " "}{l}' for i, l in enumerate(lines))
+
+
+def command_counts(stream: bytes) -> dict[str, int]:
+    """From one client->server SMTP stream (DATA only): how many times each command verb was sent."""
+    counts: dict[str, int] = {}
+    pos = 0
+    while True:
+        eol = stream.find(b'\r\n', pos)
+        if eol < 0:
+            return counts
+        line = stream[pos:eol]
+        pos = eol + 2
+        verb = line.split(b' ', 1)[0].upper().decode('ascii', 'replace')
+        counts[verb] = counts.get(verb, 0) + 1
+        if verb == 'DATA' and line.upper() == b'DATA':
+            end = stream.find(b'\r\n.\r\n', pos - 2)
+            if end < 0:
+                return counts
+            pos = end + 5
