@@ -175,9 +175,11 @@ private:
     }
 
     // Our last reply is out: half-close, then read and discard until the client closes or linger_time passes,
-    // so that unread client bytes do not turn our close into a reset that destroys that reply.
+    // so that unread client bytes do not turn our close into a reset that destroys that reply. After QUIT the
+    // client sends nothing more and a plain close is enough (it saves two system calls per connection).
     void close_gracefully() {
         if (lingering_) return;
+        if (session_.quit()) return close_now();
         lingering_ = true;
         error_code ec;
         stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ec);

@@ -156,7 +156,7 @@ void session::on_line(std::string_view line) {
     case verb::quit:
         if (!cmd.args.empty()) return reply(reply_id::syntax_no_args);
         reply(reply_id::quit);
-        closing_ = true;
+        closing_ = quit_ = true;
         return;
     case verb::vrfy:
         if (cmd.args.empty()) return reply(reply_id::syntax_vrfy);

@@ -46,6 +46,9 @@ public:
 
     phase current_phase() const noexcept { return phase_; }
     bool closing() const noexcept { return closing_; }
+    // The session ended with QUIT (RFC 5321 4.1.1.10): the client sends nothing more, so the server may close
+    // at once instead of draining what the client might still send.
+    bool quit() const noexcept { return quit_; }
     // A transaction is open (MAIL given and not yet finished or reset).
     bool in_transaction() const noexcept { return txn_ != txn::none; }
     std::uint64_t id() const noexcept { return id_; }
@@ -81,6 +84,7 @@ private:
     txn txn_ = txn::none;
     bool helo_done_ = false;
     bool closing_ = false;
+    bool quit_ = false;
     bool shutdown_pending_ = false;
     std::size_t scanned_ = 0;  // bytes of the pending partial line already searched for LF
 

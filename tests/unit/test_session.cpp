@@ -209,3 +209,16 @@ TEST_CASE("session: steady-state transactions allocate nothing") {
     counting = false;
     CHECK(allocations.load() >= 1);
 }
+
+TEST_CASE("session: QUIT is told apart from other ways of closing") {
+    auto p = test::make_profile();
+    test::recorder rec;
+    smtp::session a(p, rec, 1);
+    a.feed("QUIT\r\n");
+    CHECK(a.closing());
+    CHECK(a.quit());
+    smtp::session b(p, rec, 2);
+    b.timed_out();
+    CHECK(b.closing());
+    CHECK_FALSE(b.quit());
+}
