@@ -12,31 +12,28 @@ failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# Unit tests: doctest prints "[doctest] test cases: N | N passed | N failed | N skipped".
-build/tests/unit-tests --no-intro=true 2>&1 | tee "$log"
-line=$(grep '^\[doctest\] test cases:' "$log" | tail -n 1)
-if [ -z "$line" ]; then
-  echo "unit tests did not report a summary"
-  failed=$((failed + 1))
-else
-  p=$(echo "$line" | sed -E 's/.*\| *([0-9]+) passed.*/\1/')
-  f=$(echo "$line" | sed -E 's/.*\| *([0-9]+) failed.*/\1/')
+# Adds the counts of the last line of $log that matches `PREFIX N passed ... N failed`; a suite that printed
+# no such line counts as one failure.
+count() {
+  local name=$1 prefix=$2 line p f
+  line=$(grep -E "^${prefix}.*[0-9]+ passed.*[0-9]+ failed" "$log" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "$name did not report a summary"
+    failed=$((failed + 1))
+    return
+  fi
+  p=$(echo "$line" | sed -E 's/.*[^0-9]([0-9]+) passed.*/\1/')
+  f=$(echo "$line" | sed -E 's/.*[^0-9]([0-9]+) failed.*/\1/')
   passed=$((passed + p))
   failed=$((failed + f))
-fi
+}
 
-# Integration tests: tests/integration/run.py prints "integration: N passed, N failed".
+# doctest prints "[doctest] test cases: N | N passed | N failed | N skipped".
+build/tests/unit-tests --no-intro=true 2>&1 | tee "$log"
+count "unit tests" '\[doctest\] test cases:'
+
 python3 tests/integration/run.py --binary build/smtp-blackhole 2>&1 | tee "$log"
-line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-if [ -z "$line" ]; then
-  echo "integration tests did not report a summary"
-  failed=$((failed + 1))
-else
-  p=$(echo "$line" | sed -E 's/^integration: ([0-9]+) passed.*/\1/')
-  f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')
-  passed=$((passed + p))
-  failed=$((failed + f))
-fi
+count "integration tests" 'integration: '
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
