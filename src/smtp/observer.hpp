@@ -26,12 +26,17 @@ struct message_info {
 class observer {
 public:
     virtual ~observer() = default;
-    // A body starts (DATA accepted with 354, or the first BDAT chunk): return true to receive its bytes.
-    virtual bool wants_body(const envelope&) noexcept { return false; }
-    // Body bytes after unstuffing, in order, only if wants_body() said so.
+    // The header section of the message being received is complete (its empty line), or was cut at
+    // limits::header_section, or the message ended without an empty line (then it is all header). Return true
+    // to receive every later content byte through on_body, so that header + body bytes are the whole message.
+    virtual bool on_header(const envelope&, std::string_view /*header*/, bool /*truncated*/) noexcept { return false; }
+    // Content bytes after the header section, in order (after unstuffing for DATA), if on_header asked for them.
     virtual void on_body(std::string_view) noexcept {}
     // The transaction is accepted: counted here, before the 250 is sent.
     virtual void on_message(const message_info&) noexcept = 0;
+    // A 4xx/5xx reply inside a transaction: to RCPT (header empty) or at the end of the data (the header
+    // section as far as it was read). The envelope is as it stood.
+    virtual void on_refusal(const envelope&, std::string_view /*header*/, unsigned short /*code*/) noexcept {}
     // Every reply sent, by its code (2xx, 4xx, 5xx; 354 and 221 included).
     virtual void on_reply(unsigned short code) noexcept = 0;
 };

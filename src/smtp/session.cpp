@@ -21,6 +21,12 @@ void session::reply(reply_id id) {
     obs_.on_reply(describe(id).code);
 }
 
+// A refusal inside a transaction: the sink attributes it (to a flow) as well as counting the reply.
+void session::refuse(reply_id id) {
+    reply(id);
+    obs_.on_refusal(env_, header_, describe(id).code);
+}
+
 void session::reply_raw(std::string_view text, unsigned short code) {
     out_ += text;
     obs_.on_reply(code);
@@ -285,16 +291,17 @@ void session::do_mail(std::string_view args) {
 
 void session::do_rcpt(std::string_view args) {
     if (txn_ == txn::none) return reply(reply_id::need_mail);
-    if (txn_ == txn::bdat) return reply(reply_id::bad_sequence);
+    header_.clear();  // refusals here carry no header
+    if (txn_ == txn::bdat) return refuse(reply_id::bad_sequence);
     auto p = parse_path(args, "TO:", false);
-    if (!p.ok) return reply(p.error);
-    if (env_.recipients_.size() >= prof_.opts().max_recipients) return reply(reply_id::too_many_recipients);
+    if (!p.ok) return refuse(p.error);
+    if (env_.recipients_.size() >= prof_.opts().max_recipients) return refuse(reply_id::too_many_recipients);
     envelope::recipient r;
     std::string_view key, value, rest = p.params;
     unsigned seen = 0;
     while (next_param(rest, key, value))
-        if (auto e = rcpt_parameter(key, value, r, seen); e != accepted) return reply(e);
-    if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
+        if (auto e = rcpt_parameter(key, value, r, seen); e != accepted) return refuse(e);
+    if (p.non_ascii && !env_.smtputf8_) return refuse(reply_id::need_smtputf8);
     r.address = env_.keep(p.address);
     env_.recipients_.push_back(r);
     txn_ = txn::rcpt;
@@ -351,8 +358,8 @@ void session::finish_bdat_chunk() {
         return;
     }
     if (size_exceeded_) {  // refused at the chunk that crossed the limit; the transaction is over
-        reset_transaction();
-        return reply(reply_id::size_exceeded);
+        refuse(reply_id::size_exceeded);
+        return reset_transaction();
     }
     if (bdat_last_) return finish_message(body_kind::bdat);
     prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
@@ -360,7 +367,7 @@ void session::finish_bdat_chunk() {
 }
 
 void session::start_body() {
-    wants_body_ = obs_.wants_body(env_);
+    wants_body_ = false;
     size_exceeded_ = false;
     size_ = 0;
     header_.clear();
@@ -371,39 +378,49 @@ void session::start_body() {
 void session::on_content(std::string_view s) {
     size_ += s.size();
     if (size_exceeded_) return;
+    if (!header_done_) s.remove_prefix(collect_header(s));  // kept even when too large: it names the flow
     if (size_ > prof_.opts().max_message_size) {
-        size_exceeded_ = true;  // keep reading to the end to stay in sync, keep nothing
+        size_exceeded_ = true;  // keep reading to the end to stay in sync, keep nothing more
         return;
     }
-    if (!header_done_) collect_header(s);
-    if (wants_body_) obs_.on_body(s);
+    if (wants_body_ && !s.empty()) obs_.on_body(s);
 }
 
-// Keeps the header section (RFC 5322 2.1: up to the first empty line) for flow keys and capture.
-void session::collect_header(std::string_view s) {
-    while (!s.empty() && !header_done_) {
-        auto lf = s.find('\n');
-        auto piece = s.substr(0, lf == std::string_view::npos ? s.size() : lf + 1);
+// Keeps the header section (RFC 5322 2.1: up to the first empty line) for flow keys and capture; returns how
+// many bytes of `s` it took. When the section is complete, the observer says whether it wants the rest.
+std::size_t session::collect_header(std::string_view s) {
+    std::size_t used = 0;
+    while (used < s.size() && !header_done_) {
+        auto rest = s.substr(used);
+        auto lf = rest.find('\n');
+        auto piece = rest.substr(0, lf == std::string_view::npos ? rest.size() : lf + 1);
         auto room = limits::header_section - header_.size();
         if (piece.size() > room) {
             header_.append(piece.substr(0, room));
+            used += room;
             header_truncated_ = header_done_ = true;
-            return;
+            break;
         }
         header_.append(piece);
-        s.remove_prefix(piece.size());
+        used += piece.size();
         if (lf != std::string_view::npos) {
             auto line = std::string_view(header_).substr(header_line_);
             if (line == "\r\n" || line == "\n") header_done_ = true;
             header_line_ = header_.size();
         }
     }
+    if (header_done_) wants_body_ = obs_.on_header(env_, header_, header_truncated_);
+    return used;
 }
 
 void session::finish_message(body_kind kind) {
     if (size_exceeded_) {
-        reset_transaction();
-        return reply(reply_id::size_exceeded);
+        refuse(reply_id::size_exceeded);
+        return reset_transaction();
+    }
+    if (!header_done_) {  // no empty line: the whole message is its header section
+        header_done_ = true;
+        wants_body_ = obs_.on_header(env_, header_, header_truncated_);
     }
     message_info m;
     m.helo = helo_;

@@ -67,7 +67,7 @@ private:
     void do_bdat(std::string_view args);
     void start_body();
     void on_content(std::string_view s);
-    void collect_header(std::string_view s);
+    std::size_t collect_header(std::string_view s);
     void finish_message(body_kind kind);
     void finish_bdat_chunk();
     void reset_transaction() noexcept;
@@ -75,6 +75,7 @@ private:
 
     void reply(reply_id id);
     void reply_raw(std::string_view text, unsigned short code);
+    void refuse(reply_id id);
 
     const profile& prof_;
     observer& obs_;

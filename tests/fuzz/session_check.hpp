@@ -12,7 +12,7 @@ namespace fuzz {
 
 struct null_observer final : smtp::observer {
     std::size_t messages = 0;
-    bool wants_body(const smtp::envelope&) noexcept override { return true; }
+    bool on_header(const smtp::envelope&, std::string_view, bool) noexcept override { return true; }
     void on_body(std::string_view) noexcept override {}
     void on_message(const smtp::message_info& m) noexcept override {
         messages += m.env != nullptr;

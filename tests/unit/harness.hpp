@@ -30,9 +30,14 @@ public:
     std::vector<unsigned short> codes;
     std::string body;
 
-    bool wants_body(const smtp::envelope&) noexcept override {
-        body.clear();
+    std::vector<std::pair<unsigned short, std::string>> refusals;  // code, header given with it
+
+    bool on_header(const smtp::envelope&, std::string_view header, bool) noexcept override {
+        body.assign(header);  // header + later body bytes = the whole message
         return want_body;
+    }
+    void on_refusal(const smtp::envelope&, std::string_view header, unsigned short code) noexcept override {
+        refusals.emplace_back(code, std::string(header));
     }
     void on_body(std::string_view s) noexcept override { body.append(s); }
     void on_message(const smtp::message_info& m) noexcept override {
@@ -41,7 +46,7 @@ public:
         r.mail_from = m.env->mail_from();
         for (std::size_t i = 0; i < m.env->recipient_count(); ++i) r.rcpts.emplace_back(m.env->recipient_address(i));
         r.header = m.header_section;
-        r.body = body;
+        r.body = want_body ? body : std::string();
         r.size = m.size;
         r.suspect = m.smuggling_suspect;
         r.header_truncated = m.header_truncated;

@@ -222,3 +222,30 @@ TEST_CASE("session: QUIT is told apart from other ways of closing") {
     CHECK(b.closing());
     CHECK_FALSE(b.quit());
 }
+
+TEST_CASE("session: header and body bytes make the whole message, also when the header is cut at the cap") {
+    smtp::options o;
+    o.hostname = "mx.test";
+    smtp::profile p(o);
+    std::string big = "X-Big: " + std::string(smtp::limits::header_section + 10, 'h') + "\r\n\r\nbody\r\n";
+    auto r = test::for_each_split(p, hello + txn("a@x.test", "b@y.test", "A: 1\r\n\r\nbody\r\n") +
+                                         txn("a@x.test", "b@y.test", big));
+    REQUIRE(r.messages.size() == 2);
+    CHECK(r.messages[0].body == "A: 1\r\n\r\nbody\r\n");
+    CHECK(r.messages[1].body == big);
+    CHECK(r.messages[1].header_truncated);
+}
+
+TEST_CASE("session: refusals inside a transaction reach the observer with their code and header") {
+    auto p = test::make_profile();  // max 3 recipients, max 1000 octets
+    test::recorder rec;
+    smtp::session s(p, rec, 1);
+    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<1@y.test>\r\nRCPT TO:<2@y.test>\r\nRCPT TO:<3@y.test>\r\n"
+                   "RCPT TO:<4@y.test>\r\nRCPT TO:<bad address>\r\nDATA\r\nX-Flow: big\r\n\r\n" +
+           std::string(1200, 'b') + "\r\n.\r\n");
+    REQUIRE(rec.refusals.size() == 3);
+    CHECK(rec.refusals[0] == std::make_pair<unsigned short, std::string>(452, ""));
+    CHECK(rec.refusals[1] == std::make_pair<unsigned short, std::string>(501, ""));
+    CHECK(rec.refusals[2] == std::make_pair<unsigned short, std::string>(552, "X-Flow: big\r\n\r\n"));
+    CHECK(rec.messages.empty());
+}
