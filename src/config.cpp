@@ -6,7 +6,10 @@
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <cxxopts.hpp>
+#include <stdexcept>
 #include <thread>
+
+#include "sink/flow_key.hpp"
 
 namespace config {
 namespace {
@@ -122,6 +125,20 @@ config parse(int argc, const char* const* argv) {
         ("disable-extension", "drop an ESMTP extension from EHLO and refuse its use; repeatable: "
             "pipelining, chunking, size, 8bitmime, smtputf8, enhancedstatuscodes, dsn",
             cxxopts::value<std::vector<std::string>>())
+        ("http-listen", "HTTP listener (JSON API, /metrics, the sample viewer) ADDR:PORT; repeatable",
+            cxxopts::value<std::vector<std::string>>()->default_value("127.0.0.1:8025"))
+        ("flow-key", "ordered extractors naming a message's flow: header:NAME, rcpt-tag, rcpt-domain, "
+            "mail-from, mail-from-domain, helo, auth-user",
+            cxxopts::value<std::string>()->default_value("header:X-Flow,rcpt-tag"))
+        ("max-flows", "distinct flows tracked; more are counted under _overflow",
+            cxxopts::value<std::size_t>()->default_value("10000"))
+        ("capture-messages", "messages kept in the capture ring", cxxopts::value<std::size_t>()->default_value("1000"))
+        ("capture-bytes", "bytes kept in the capture ring", cxxopts::value<std::string>()->default_value("64M"))
+        ("capture-max-message", "a larger message keeps its header and a truncated body",
+            cxxopts::value<std::string>()->default_value("1M"))
+        ("sample-rate", "share of messages captured at random, 0 to 1", cxxopts::value<double>()->default_value("1"))
+        ("sample-first-per-flow", "the first N messages of every flow are always captured",
+            cxxopts::value<std::size_t>()->default_value("1"))
         ("log-level", "error, warn, info or debug", cxxopts::value<std::string>()->default_value("info"))
         ("h,help", "print this help and exit")
         ("version", "print the version and exit");
@@ -141,6 +158,8 @@ config parse(int argc, const char* const* argv) {
         auto& s = c.server;
         s.smtp_listen.clear();
         for (const auto& l : r["smtp-listen"].as<std::vector<std::string>>()) s.smtp_listen.push_back(parse_listen(l));
+        s.http_listen.clear();
+        for (const auto& l : r["http-listen"].as<std::vector<std::string>>()) s.http_listen.push_back(parse_listen(l));
         s.threads = r["threads"].as<std::size_t>();
         if (s.threads < 1 || s.threads > 1024) throw error("--threads must be between 1 and 1024");
         s.smtp.hostname = r["hostname"].as<std::string>();
@@ -163,6 +182,22 @@ config parse(int argc, const char* const* argv) {
                 if (!smtp::extension_from_name(name, e)) throw error("--disable-extension: unknown extension '" + name + "'");
                 s.smtp.disable(e);
             }
+        auto& k = s.sink;
+        k.flow_key = r["flow-key"].as<std::string>();
+        try {
+            sink::flow_key::parse(k.flow_key);
+        } catch (const std::invalid_argument& e) {
+            throw error(e.what());
+        }
+        k.max_flows = r["max-flows"].as<std::size_t>();
+        if (k.max_flows == 0 || k.max_flows > 1'000'000) throw error("--max-flows must be between 1 and 1000000");
+        k.capture_messages = r["capture-messages"].as<std::size_t>();
+        k.capture_bytes = parse_size(r["capture-bytes"].as<std::string>());
+        k.capture_max_message = parse_size(r["capture-max-message"].as<std::string>());
+        if (k.capture_max_message == 0) throw error("--capture-max-message must be above 0");
+        k.sample_rate = r["sample-rate"].as<double>();
+        if (!(k.sample_rate >= 0.0 && k.sample_rate <= 1.0)) throw error("--sample-rate must be between 0 and 1");
+        k.sample_first_per_flow = r["sample-first-per-flow"].as<std::size_t>();
         if (!server::log::parse_level(r["log-level"].as<std::string>(), c.log_level))
             throw error("--log-level must be error, warn, info or debug");
     } catch (const cxxopts::exceptions::exception& e) {

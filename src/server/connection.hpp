@@ -11,7 +11,7 @@
 
 #include "server/log.hpp"
 #include "server/worker.hpp"
-#include "sink/discard_sink.hpp"
+#include "sink/sink.hpp"
 #include "smtp/session.hpp"
 
 namespace server {
@@ -24,11 +24,23 @@ inline constexpr std::chrono::seconds linger_time{2};
 // After a timeout reply, how long its write may take.
 inline constexpr std::chrono::seconds timeout_reply_time{5};
 
+// "127.0.0.1:54321" or "[::1]:54321" of the client; "" if the socket has already failed.
+template <class Stream>
+std::string peer_name(Stream& s) {
+    boost::system::error_code ec;
+    auto ep = s.lowest_layer().remote_endpoint(ec);
+    if (ec) return {};
+    auto a = ep.address().to_string();
+    if (ep.address().is_v6()) a = "[" + a + "]";
+    return a + ":" + std::to_string(ep.port());
+}
+
 template <class Stream>
 class connection final : public connection_base, public std::enable_shared_from_this<connection<Stream>> {
 public:
     connection(worker& w, Stream s, std::uint64_t id)
-        : w_(w), stream_(std::move(s)), sink_(w.counters()), session_(w.common().profile, sink_, id),
+        : w_(w), stream_(std::move(s)), sink_(w.common().hub, w.index(), peer_name(stream_)),
+          session_(w.common().profile, sink_, id),
           timer_(w.context()) {
         w_.attach(*this);
     }
@@ -200,7 +212,7 @@ private:
 
     worker& w_;
     Stream stream_;
-    sink::discard_sink sink_;
+    sink::connection_sink sink_;
     smtp::session session_;
     boost::asio::steady_timer timer_;
     clock::time_point deadline_{};      // when the session times out

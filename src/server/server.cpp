@@ -42,6 +42,9 @@ server::server(const settings& s) : state_(s) {
         endpoints_.push_back(ep);
         log::info("listening smtp " + to_string(ep), {{"proto", "smtp"}, {"addr", to_string(ep)}});
     }
+    state_.hub.flows.set_full_warning([](std::size_t max) {
+        log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});
+    });
     signals_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGTERM, SIGINT);
     state_.draining = workers_.size();
     state_.all_drained = [this] {

@@ -18,7 +18,7 @@ public:
     ~server();
     // Serves until SIGTERM or SIGINT, then drains (RFC 5321 3.8: 421 to idle sessions) and returns.
     void run();
-    sink::totals totals() const { return state_.counters.sum(); }
+    sink::totals totals() const { return state_.hub.counters.sum(); }
     const std::vector<tcp::endpoint>& smtp_endpoints() const noexcept { return endpoints_; }
 
 private:

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sink/sink.hpp"
 #include "smtp/options.hpp"
 
 namespace server {
@@ -17,12 +18,14 @@ struct listen_address {
 
 struct settings {
     std::vector<listen_address> smtp_listen{{"127.0.0.1", 2525}};
+    std::vector<listen_address> http_listen{{"127.0.0.1", 8025}};
     std::size_t threads = 1;
     std::size_t max_connections = 100000;
     std::chrono::milliseconds idle_timeout{300'000};   // RFC 5321 4.5.3.2.7: at least 5 minutes
     std::chrono::milliseconds data_timeout{600'000};   // RFC 5321 4.5.3.2.6: 10 minutes between DATA blocks
     std::chrono::milliseconds drain_timeout{10'000};
     smtp::options smtp;
+    sink::options sink;
 };
 
 }  // namespace server

@@ -22,7 +22,7 @@ bool is_resource_shortage(const boost::system::error_code& ec) {
 }  // namespace
 
 worker::worker(shared_state& s, std::size_t index)
-    : s_(s), index_(index), counters_(s.counters.for_thread(index)), drain_timer_(ctx_) {}
+    : s_(s), index_(index), counters_(s.hub.counters.for_thread(index)), drain_timer_(ctx_) {}
 
 tcp::endpoint worker::listen(const tcp::endpoint& ep) {
     auto l = std::make_unique<listener>(ctx_);

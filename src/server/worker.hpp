@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "server/settings.hpp"
-#include "sink/counters.hpp"
+#include "sink/sink.hpp"
 #include "smtp/options.hpp"
 
 namespace server {
@@ -23,10 +23,10 @@ using tcp = asio::ip::tcp;
 
 // What all workers read: the configuration, the compiled SMTP profile, the counters.
 struct shared_state {
-    explicit shared_state(const settings& s) : cfg(s), profile(s.smtp), counters(s.threads) {}
+    explicit shared_state(const settings& s) : cfg(s), profile(s.smtp), hub(s.sink, s.threads) {}
     const settings cfg;
     const smtp::profile profile;
-    sink::counter_set counters;
+    sink::hub hub;
     std::atomic<std::size_t> active{0};        // open connections, all workers (--max-connections)
     std::atomic<std::uint64_t> next_id{0};     // session ids
     std::atomic<std::size_t> draining{0};      // workers that have not finished draining

@@ -32,6 +32,7 @@ public:
         text_.clear();
         recipients_.clear();
         mail_from_ = envid_ = {};
+        helo_ = {};
         has_size_ = smtputf8_ = false;
         size_ = 0;
         body_ = body_type::unspecified;
@@ -58,6 +59,8 @@ public:
     bool smtputf8() const noexcept { return smtputf8_; }
     dsn_ret ret() const noexcept { return ret_; }
     std::string_view envid() const noexcept { return view(envid_); }
+    // The EHLO/HELO argument of the session (it cannot change inside a transaction: EHLO resets it).
+    std::string_view helo() const noexcept { return helo_; }
 
     // Filled by the session while it parses MAIL and RCPT.
     span mail_from_{};
@@ -68,6 +71,7 @@ public:
     body_type body_ = body_type::unspecified;
     dsn_ret ret_ = dsn_ret::unspecified;
     std::vector<recipient> recipients_;
+    std::string_view helo_;  // points into the session
 
 private:
     std::string text_;

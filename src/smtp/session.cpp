@@ -285,6 +285,7 @@ void session::do_mail(std::string_view args) {
         if (auto e = mail_parameter(key, value, seen); e != accepted) return reply(e);
     if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
     env_.mail_from_ = env_.keep(p.address);
+    env_.helo_ = helo_;
     txn_ = txn::mail;
     reply(reply_id::mail_ok);
 }

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "sink/counters.hpp"
-#include "sink/discard_sink.hpp"
+#include "sink/sink.hpp"
 
 TEST_CASE("counter_set sums every thread's counts exactly under concurrency") {
     constexpr std::size_t threads = 4, per_thread = 100000;
@@ -29,14 +29,19 @@ TEST_CASE("counter_set sums every thread's counts exactly under concurrency") {
     CHECK(sum.refused() == 10);
 }
 
-TEST_CASE("discard_sink counts messages, recipients, bytes, suspects and replies") {
-    sink::counter_set set(1);
-    sink::discard_sink s(set.for_thread(0));
+TEST_CASE("connection_sink counts messages, recipients, bytes, suspects and replies") {
+    sink::options o;
+    o.sample_rate = 0;
+    o.sample_first_per_flow = 0;
+    sink::hub h(o, 1);
+    auto& set = h.counters;
+    sink::connection_sink s(h, 0, "127.0.0.1:1");
     smtp::envelope env;
     env.recipients_.push_back({env.keep("a@x"), {}, 0});
     env.recipients_.push_back({env.keep("b@x"), {}, 0});
     smtp::message_info m;
     m.env = &env;
+    CHECK_FALSE(s.on_header(env, "X-Flow: f\r\n\r\n", false));  // nothing is sampled
     m.size = 42;
     m.smuggling_suspect = true;
     s.on_message(m);
@@ -51,4 +56,7 @@ TEST_CASE("discard_sink counts messages, recipients, bytes, suspects and replies
     CHECK(t.replies[250] == 1);
     CHECK(t.replies[452] == 1);
     CHECK(t.refused() == 1);
+    CHECK(h.flows.get("f").messages == 1);
+    CHECK(h.flows.get("f").recipients == 2);
+    CHECK(h.ring.count() == 0);
 }

@@ -1,0 +1,59 @@
+// The capture ring: sampled messages kept whole, bounded by count and by bytes, oldest evicted first.
+// Workers push (one short lock per sampled message); readers list and fetch. Entries are immutable and shared,
+// so a reader holds a message safely after it is evicted.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sink {
+
+struct captured_message {
+    std::uint64_t id = 0;
+    std::int64_t received_ms = 0;
+    std::string flow, mail_from, helo, client, subject, tls;  // tls: "" for plaintext
+    std::vector<std::string> rcpt_to;
+    std::uint64_t size = 0;  // the whole message's size, also when raw was cut
+    bool truncated = false;
+    std::string raw;         // header section + body, as received after dot-unstuffing (DATA) or as sent (BDAT)
+};
+
+class capture_ring {
+public:
+    capture_ring(std::size_t max_messages, std::uint64_t max_bytes);
+    // Adds a message (its id is assigned here) and evicts the oldest ones beyond the bounds.
+    void push(std::shared_ptr<captured_message> m);
+    // Newest first; `flow` "" for every flow.
+    std::vector<std::shared_ptr<const captured_message>> list(std::string_view flow, std::size_t limit) const;
+    std::shared_ptr<const captured_message> get(std::uint64_t id) const;
+    // Empties the ring (and restarts the first-per-flow quota); returns how many were dropped.
+    std::size_t clear();
+
+    // First-per-flow sampling: takes one of the flow's `quota` places; false once they are all taken.
+    bool take_first_place(std::string_view flow, std::size_t quota);
+    // Changes whenever the quota restarts, so that threads drop what they cached about it.
+    std::uint64_t quota_epoch() const noexcept { return quota_epoch_.load(std::memory_order_acquire); }
+
+    std::size_t count() const;
+    std::uint64_t bytes() const;
+    std::uint64_t evicted() const;
+
+private:
+    void evict_locked();
+
+    const std::size_t max_messages_;
+    const std::uint64_t max_bytes_;
+    mutable std::mutex mutex_;
+    std::deque<std::shared_ptr<const captured_message>> q_;  // oldest first, ids increasing
+    std::uint64_t bytes_ = 0, evicted_ = 0, next_id_ = 1;
+    std::unordered_map<std::string, std::size_t> places_;  // first-per-flow places taken, by flow
+    std::atomic<std::uint64_t> quota_epoch_{1};
+};
+
+}  // namespace sink
