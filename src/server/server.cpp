@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "http/page.hpp"
 #include "server/log.hpp"
 
 namespace server {
@@ -42,6 +43,21 @@ server::server(const settings& s) : state_(s) {
         endpoints_.push_back(ep);
         log::info("listening smtp " + to_string(ep), {{"proto", "smtp"}, {"addr", to_string(ep)}});
     }
+    metrics_ = std::make_unique<metrics::exposition>(
+        state_.hub, [this] { return std::uint64_t(state_.active.load(std::memory_order_relaxed)); },
+        SMTP_BLACKHOLE_VERSION);
+    api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html);
+    for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
+    for (const auto& l : s.http_listen) {
+        tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
+        try {
+            ep = claim_port(ep);
+            for (auto& h : http_) h->listen(ep);
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("cannot listen on " + to_string(ep) + ": " + e.code().message());
+        }
+        log::info("listening http " + to_string(ep), {{"proto", "http"}, {"addr", to_string(ep)}});
+    }
     state_.hub.flows.set_full_warning([](std::size_t max) {
         log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});
     });
@@ -57,6 +73,7 @@ server::~server() = default;
 void server::run() {
     signals_->async_wait([this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
     for (auto& w : workers_) w->start_accepting();
+    for (auto& h : http_) h->start();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([w = workers_[i].get()] { w->run(); });
     workers_[0]->run();
@@ -68,6 +85,9 @@ void server::on_signal(const boost::system::error_code& ec, int sig) {
     log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                            {"drain_timeout_ms", std::to_string(state_.cfg.drain_timeout.count())}});
     for (auto& w : workers_) asio::post(w->context(), [w = w.get()] { w->drain(); });
+    api_->cancel_waits();
+    for (std::size_t i = 0; i < workers_.size(); ++i)
+        asio::post(workers_[i]->context(), [h = http_[i].get()] { h->stop(); });
     // A second signal while draining stops waiting for sessions.
     signals_->async_wait([this](const boost::system::error_code& e, int) {
         if (e) return;

@@ -4,6 +4,9 @@
 #include <memory>
 #include <vector>
 
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "metrics/collector.hpp"
 #include "server/settings.hpp"
 #include "server/worker.hpp"
 #include "sink/counters.hpp"
@@ -27,6 +30,9 @@ private:
     shared_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<tcp::endpoint> endpoints_;
+    std::unique_ptr<metrics::exposition> metrics_;
+    std::unique_ptr<http::api> api_;
+    std::vector<std::unique_ptr<http::listener>> http_;  // one per worker
     std::unique_ptr<asio::signal_set> signals_;
 };
 

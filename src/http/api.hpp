@@ -1,0 +1,45 @@
+// The HTTP API (JSON), /metrics, /healthz and the sample viewer page: routes, and the long-poll waiters of
+// GET /api/v1/flows/{flow}/wait, which are woken by the flow table when a message is counted (no polling).
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "metrics/collector.hpp"
+#include "sink/sink.hpp"
+
+namespace http {
+
+namespace bhttp = boost::beast::http;
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+using responder = std::function<void(response)>;
+
+class api {
+public:
+    api(sink::hub& h, const metrics::exposition& m, std::string_view page);
+    ~api();
+    // Answers `req` by calling `done` once: at once, or later on `ex` (wait).
+    void handle(const request& req, const boost::asio::any_io_executor& ex, responder done);
+    // Answers every pending wait as it stands (shutdown).
+    void cancel_waits();
+
+private:
+    struct waiter;
+    void wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,
+              const boost::asio::any_io_executor& ex, responder done);
+    void wake(std::uint32_t flow_id);  // from a worker thread, only while waits are pending
+    void finish(const std::shared_ptr<waiter>& w, bool reached);
+
+    sink::hub& h_;
+    const metrics::exposition& m_;
+    const std::string_view page_;
+    std::mutex waiters_mutex_;
+    std::vector<std::shared_ptr<waiter>> waiters_;
+};
+
+}  // namespace http
