@@ -128,7 +128,7 @@ config parse(int argc, const char* const* argv) {
         ("http-listen", "HTTP listener (JSON API, /metrics, the sample viewer) ADDR:PORT; repeatable",
             cxxopts::value<std::vector<std::string>>()->default_value("127.0.0.1:8025"))
         ("flow-key", "ordered extractors naming a message's flow: header:NAME, rcpt-tag, rcpt-domain, "
-            "mail-from, mail-from-domain, helo, auth-user",
+            "mail-from, mail-from-domain, helo, auth-user; or none",
             cxxopts::value<std::string>()->default_value("header:X-Flow,rcpt-tag"))
         ("max-flows", "distinct flows tracked; more are counted under _overflow",
             cxxopts::value<std::size_t>()->default_value("10000"))

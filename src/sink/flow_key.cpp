@@ -38,6 +38,10 @@ void assign_lower(std::string& out, std::string_view s) {
 
 flow_key flow_key::parse(std::string_view spec) {
     flow_key k;
+    if (trim(spec) == "none") {  // no flows: every message counts under _default, nothing is extracted
+        k.none_ = true;
+        return k;
+    }
     while (!spec.empty()) {
         auto comma = spec.find(',');
         auto item = trim(spec.substr(0, comma));
@@ -76,6 +80,10 @@ bool flow_key::uses_header() const noexcept {
 }
 
 void flow_key::name(const message_facts& m, std::string& out, std::string& scratch) const {
+    if (none_) {
+        out.assign(default_flow);
+        return;
+    }
     for (const auto& e : ex_) {
         std::string_view first_rcpt = m.env && m.env->recipient_count() ? m.env->recipient_address(0) : "";
         std::string_view from = m.env ? m.env->mail_from() : "";

@@ -24,7 +24,7 @@ struct message_facts {
 
 class flow_key {
 public:
-    // Parses "header:X-Flow,rcpt-tag"; throws std::invalid_argument with a one-line reason.
+    // Parses "header:X-Flow,rcpt-tag", or "none" (everything under _default); throws std::invalid_argument with a one-line reason.
     static flow_key parse(std::string_view spec);
     // Puts the sanitised flow name in `out` (whose capacity is reused): "_default" when nothing matched.
     void name(const message_facts& m, std::string& out, std::string& scratch) const;
@@ -38,6 +38,7 @@ private:
         std::string header_name;
     };
     std::vector<extractor> ex_;
+    bool none_ = false;
 };
 
 // The unfolded, trimmed value of the first `name` field in `header` (case-insensitive), or "" if none.

@@ -43,6 +43,7 @@ TEST_CASE("flow key: each extractor") {
     CHECK(flow_of("auth-user", f) == "_default");
     CHECK(flow_of("header:X-Missing,rcpt-tag", f) == "invoice-42");
     CHECK(flow_of("header:X-Missing", f) == "_default");
+    CHECK(flow_of("none", f) == "_default");
 }
 
 TEST_CASE("flow key: default order, null sender, no tag") {
