@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "http/json.hpp"
+#include "sink/header.hpp"
 
 namespace http {
 namespace {
@@ -120,32 +121,6 @@ std::string flow_json(const sink::flow_view& f) {
     return w.take();
 }
 
-// The header fields of a raw message, unfolded (RFC 5322 2.2.3), in order.
-std::vector<std::pair<std::string, std::string>> header_fields(std::string_view raw) {
-    std::vector<std::pair<std::string, std::string>> out;
-    std::size_t pos = 0;
-    while (pos < raw.size()) {
-        auto eol = raw.find('\n', pos);
-        auto end = eol == std::string_view::npos ? raw.size() : eol + 1;
-        auto line = raw.substr(pos, end - pos);
-        pos = end;
-        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-        if (line.empty()) break;  // the end of the header section
-        if ((line[0] == ' ' || line[0] == '\t') && !out.empty()) {
-            out.back().second += line;
-            continue;
-        }
-        auto colon = line.find(':');
-        if (colon == std::string_view::npos) continue;
-        auto value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        out.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-    }
-    for (auto& f : out)
-        while (!f.second.empty() && (f.second.back() == ' ' || f.second.back() == '\t')) f.second.pop_back();
-    return out;
-}
-
 void write_message(json::writer& w, const sink::captured_message& m, bool with_headers) {
     w.begin_object();
     w.key("id").value(m.id);
@@ -164,7 +139,7 @@ void write_message(json::writer& w, const sink::captured_message& m, bool with_h
     w.key("truncated").value(m.truncated);
     if (with_headers) {
         w.key("headers").begin_array();
-        for (const auto& [name, value] : header_fields(m.raw))
+        for (const auto& [name, value] : sink::header_fields(m.raw))
             w.begin_object().key("name").value(name).key("value").value(value).end_object();
         w.end_array();
     }

@@ -1,9 +1,6 @@
 // HTTP sessions: read a request, answer it through the api (now or, for a wait, later), keep-alive.
 #include "http/server.hpp"
 
-#include <sys/socket.h>
-
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/beast/core.hpp>
 
 namespace http {
@@ -70,21 +67,6 @@ private:
 listener::listener(boost::asio::io_context& ctx, api& a) : ctx_(ctx), api_(a) {}
 
 listener::~listener() = default;
-
-tcp::endpoint listener::listen(const tcp::endpoint& ep) {
-    auto a = std::make_unique<tcp::acceptor>(ctx_);
-    a->open(ep.protocol());
-    a->set_option(tcp::acceptor::reuse_address(true));
-    int one = 1;
-    if (::setsockopt(a->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-        throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
-    if (ep.address().is_v6()) a->set_option(boost::asio::ip::v6_only(true));
-    a->bind(ep);
-    a->listen();
-    auto bound = a->local_endpoint();
-    acceptors_.push_back(std::move(a));
-    return bound;
-}
 
 void listener::start() {
     for (auto& a : acceptors_) accept(*a);

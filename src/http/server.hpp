@@ -21,8 +21,8 @@ class listener {
 public:
     listener(boost::asio::io_context& ctx, api& a);
     ~listener();
-    // Binds (SO_REUSEPORT) and returns the address bound; throws boost::system::system_error.
-    boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& ep);
+    // Takes a bound, listening acceptor of this listener's io_context.
+    void adopt(std::unique_ptr<boost::asio::ip::tcp::acceptor> a) { acceptors_.push_back(std::move(a)); }
     void start();
     // Closes the acceptors and every open session (on this listener's thread).
     void stop();

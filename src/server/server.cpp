@@ -29,35 +29,33 @@ tcp::endpoint claim_port(const tcp::endpoint& ep) {
     return probe.local_endpoint();
 }
 
+// Binds `l` on every worker (see open_acceptor), handing each acceptor to `adopt(worker index, acceptor)`,
+// and logs `listening PROTO ADDR:PORT` once.
+tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_address& l,
+                                      const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt) {
+    tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
+    try {
+        ep = claim_port(ep);
+        for (std::size_t i = 0; i < workers_.size(); ++i) adopt(i, open_acceptor(workers_[i]->context(), ep));
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on " + to_string(ep) + ": " + e.code().message());
+    }
+    auto name = "listening " + std::string(proto) + " " + to_string(ep);
+    log::info(name, {{"proto", proto}, {"addr", to_string(ep)}});
+    return ep;
+}
+
 server::server(const settings& s) : state_(s) {
     for (std::size_t i = 0; i < s.threads; ++i) workers_.push_back(std::make_unique<worker>(state_, i));
-    for (const auto& l : s.smtp_listen) {
-        tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
-        try {
-            ep = claim_port(ep);
-            // Every worker listens on the same address with SO_REUSEPORT; the kernel spreads connections.
-            for (auto& w : workers_) w->listen(ep);
-        } catch (const boost::system::system_error& e) {
-            throw std::runtime_error("cannot listen on " + to_string(ep) + ": " + e.code().message());
-        }
-        endpoints_.push_back(ep);
-        log::info("listening smtp " + to_string(ep), {{"proto", "smtp"}, {"addr", to_string(ep)}});
-    }
     metrics_ = std::make_unique<metrics::exposition>(
         state_.hub, [this] { return std::uint64_t(state_.active.load(std::memory_order_relaxed)); },
         SMTP_BLACKHOLE_VERSION);
     api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html);
     for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
-    for (const auto& l : s.http_listen) {
-        tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
-        try {
-            ep = claim_port(ep);
-            for (auto& h : http_) h->listen(ep);
-        } catch (const boost::system::system_error& e) {
-            throw std::runtime_error("cannot listen on " + to_string(ep) + ": " + e.code().message());
-        }
-        log::info("listening http " + to_string(ep), {{"proto", "http"}, {"addr", to_string(ep)}});
-    }
+    for (const auto& l : s.smtp_listen)
+        endpoints_.push_back(bind_everywhere("smtp", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a)); }));
+    for (const auto& l : s.http_listen)
+        bind_everywhere("http", l, [this](std::size_t i, auto a) { http_[i]->adopt(std::move(a)); });
     state_.hub.flows.set_full_warning([](std::size_t max) {
         log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});
     });

@@ -1,7 +1,9 @@
 // The server: workers (one io_context and thread each), their listeners, signals, drain and final totals.
 #pragma once
 #include <boost/asio/signal_set.hpp>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "http/api.hpp"
@@ -26,6 +28,8 @@ public:
 
 private:
     void on_signal(const boost::system::error_code& ec, int sig);
+    tcp::endpoint bind_everywhere(std::string_view proto, const listen_address& l,
+                                  const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt);
 
     shared_state state_;
     std::vector<std::unique_ptr<worker>> workers_;

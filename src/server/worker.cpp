@@ -24,21 +24,20 @@ bool is_resource_shortage(const boost::system::error_code& ec) {
 worker::worker(shared_state& s, std::size_t index)
     : s_(s), index_(index), counters_(s.hub.counters.for_thread(index)), drain_timer_(ctx_) {}
 
-tcp::endpoint worker::listen(const tcp::endpoint& ep) {
-    auto l = std::make_unique<listener>(ctx_);
-    auto& a = l->acceptor;
-    a.open(ep.protocol());
-    a.set_option(tcp::acceptor::reuse_address(true));
+std::unique_ptr<tcp::acceptor> open_acceptor(asio::io_context& ctx, const tcp::endpoint& ep) {
+    auto a = std::make_unique<tcp::acceptor>(ctx);
+    a->open(ep.protocol());
+    a->set_option(tcp::acceptor::reuse_address(true));
     int one = 1;
-    if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    if (::setsockopt(a->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
         throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
-    if (ep.address().is_v6()) a.set_option(asio::ip::v6_only(true));
-    a.bind(ep);
-    a.listen(listen_backlog);
-    auto bound = a.local_endpoint();
-    listeners_.push_back(std::move(l));
-    return bound;
+    if (ep.address().is_v6()) a->set_option(asio::ip::v6_only(true));
+    a->bind(ep);
+    a->listen(listen_backlog);
+    return a;
 }
+
+void worker::adopt(std::unique_ptr<tcp::acceptor> a) { listeners_.push_back(std::make_unique<listener>(std::move(a))); }
 
 void worker::start_accepting() {
     for (auto& l : listeners_) accept(*l);

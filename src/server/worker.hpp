@@ -21,6 +21,10 @@ namespace server {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// An acceptor bound to `ep` with SO_REUSEPORT (so that every worker can listen on the same address and the
+// kernel spreads connections over them), listening. Throws boost::system::system_error.
+std::unique_ptr<tcp::acceptor> open_acceptor(asio::io_context& ctx, const tcp::endpoint& ep);
+
 // What all workers read: the configuration, the compiled SMTP profile, the counters.
 struct shared_state {
     explicit shared_state(const settings& s) : cfg(s), profile(s.smtp), hub(s.sink, s.threads) {}
@@ -49,8 +53,8 @@ public:
     worker& operator=(const worker&) = delete;
 
     asio::io_context& context() noexcept { return ctx_; }
-    // Binds an acceptor of this worker to `ep` (SO_REUSEPORT) and returns the address it got.
-    tcp::endpoint listen(const tcp::endpoint& ep);
+    // Takes a bound, listening SMTP acceptor of this worker's io_context (see open_acceptor).
+    void adopt(std::unique_ptr<tcp::acceptor> a);
     void start_accepting();
     // Runs the event loop until every acceptor, connection and timer of this worker is gone.
     void run();
@@ -67,7 +71,7 @@ public:
 
 private:
     struct listener {
-        explicit listener(asio::io_context& ctx) : acceptor(ctx), pause(ctx) {}
+        explicit listener(std::unique_ptr<tcp::acceptor> a) : acceptor(std::move(*a)), pause(acceptor.get_executor()) {}
         tcp::acceptor acceptor;
         asio::steady_timer pause;  // waits out descriptor exhaustion before accepting again
     };

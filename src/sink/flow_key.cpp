@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "smtp/command.hpp"
+#include "sink/header.hpp"
 
 namespace sink {
 namespace {
@@ -102,30 +102,6 @@ void flow_key::name(const message_facts& m, std::string& out, std::string& scrat
         }
     }
     out.assign(default_flow);
-}
-
-std::string_view header_value(std::string_view header, std::string_view name, std::string& scratch) {
-    std::size_t pos = 0;
-    while (pos < header.size()) {
-        auto eol = header.find('\n', pos);
-        auto line_end = eol == std::string_view::npos ? header.size() : eol + 1;
-        auto line = header.substr(pos, line_end - pos);
-        pos = line_end;
-        auto colon = line.find(':');
-        if (line.empty() || line[0] == ' ' || line[0] == '\t' || colon == std::string_view::npos) continue;
-        if (!smtp::iequals(trim(line.substr(0, colon)), name)) continue;
-        // The value and its continuation lines (RFC 5322 2.2.3: unfolding removes each CRLF before WSP).
-        scratch.assign(line.substr(colon + 1));
-        while (pos < header.size() && (header[pos] == ' ' || header[pos] == '\t')) {
-            eol = header.find('\n', pos);
-            line_end = eol == std::string_view::npos ? header.size() : eol + 1;
-            while (!scratch.empty() && (scratch.back() == '\n' || scratch.back() == '\r')) scratch.pop_back();
-            scratch.append(header.substr(pos, line_end - pos));
-            pos = line_end;
-        }
-        return trim(scratch);
-    }
-    return {};
 }
 
 void sanitise_flow_name(std::string& s) {

@@ -41,10 +41,6 @@ private:
     bool none_ = false;
 };
 
-// The unfolded, trimmed value of the first `name` field in `header` (case-insensitive), or "" if none.
-// The result may live in `scratch`.
-std::string_view header_value(std::string_view header, std::string_view name, std::string& scratch);
-
 // Cuts `s` to max_flow_name bytes and replaces every byte outside 0x21..0x7e, and '"' and '\', with '_'.
 void sanitise_flow_name(std::string& s);
 

@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include "sink/header.hpp"
+
 namespace sink {
 
 std::int64_t now_ms() noexcept {

@@ -7,6 +7,7 @@
 
 #include "sink/flow_key.hpp"
 #include "sink/flow_table.hpp"
+#include "sink/header.hpp"
 
 namespace {
 
@@ -166,4 +167,14 @@ TEST_CASE("flow table: resetting one flow, and refusals by code") {
     CHECK(x.messages == 1);
     CHECK(x.first_seen_ms == 50);
     CHECK(t.list().size() == 2);
+}
+
+TEST_CASE("header_fields: every field in order, unfolded, up to the empty line") {
+    auto f = sink::header_fields("Subject: a\r\n b\r\nX-Empty:\r\nTo:  x@y \r\n\r\nNot: a header\r\n");
+    REQUIRE(f.size() == 3);
+    CHECK(f[0].name == "Subject");
+    CHECK(f[0].value == "a b");
+    CHECK(f[1].name == "X-Empty");
+    CHECK(f[1].value.empty());
+    CHECK(f[2].value == "x@y");
 }
