@@ -92,7 +92,10 @@ void connection_sink::on_message(const smtp::message_info& m) noexcept {
 }
 
 void connection_sink::on_refusal(const smtp::envelope& env, std::string_view header, unsigned short code) noexcept {
-    capturing_ = false;
+    if (capturing_) {
+        capturing_ = false;
+        raw_ = std::string();  // a refused message is not kept, nor its buffer
+    }
     flows_.count_refusal(flow_id(env, header), code, now_ms());
 }
 
