@@ -10,12 +10,16 @@ packages=(
   libboost1.81-dev libssl-dev libcxxopts-dev prometheus-cpp-dev doctest-dev
   # tests and benchmarks: real SMTP clients and postfix's smtp-source / smtp-sink
   python3 swaks postfix openssl procps
+  # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as
+  # Debian's npm package next to Debian's nodejs)
+  chromium fonts-liberation nodejs
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the doctest unit tests (which replay the
-# transcripts and fuzz crash files) and the integration tests against the real daemon with real clients.
+# transcripts and fuzz crash files), the integration tests against the real daemon with real clients, and the
+# sample viewer page in headless Chromium.
 # Ends with the line `tests: N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,10 @@ count "unit tests" '\[doctest\] test cases:'
 
 python3 tests/integration/run.py --binary build/smtp-blackhole 2>&1 | tee "$log"
 count "integration tests" 'integration: '
+
+# The sample viewer in headless Chromium: tests/page/run.sh prints "page: N passed, N failed".
+tests/page/run.sh 2>&1 | tee "$log"
+count "page test" 'page: '
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -53,6 +53,39 @@ def _child_setup(user_fn):
             user_fn()
     return setup
 
+_http_flag: bool | None = None  # whether BINARY knows --http-listen (cached)
+
+
+def http_supported() -> bool:
+    """Whether the binary has the HTTP listener (its --help mentions --http-listen)."""
+    global _http_flag
+    if _http_flag is None:
+        try:
+            p = subprocess.run([BINARY, '--help'], stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
+            _http_flag = b'--http-listen' in p.stdout
+        except (OSError, subprocess.TimeoutExpired):
+            _http_flag = False
+    return _http_flag
+
+
+def http_args(http=('127.0.0.1:0',)) -> list[str]:
+    """The --http-listen flags for these listeners, or none if the binary has no HTTP listener: every daemon a
+    test starts binds a free HTTP port, never the default 127.0.0.1:8025."""
+    if not http_supported():
+        return []
+    return [a for l in http for a in ('--http-listen', l)]
+
+
+def run_binary(args, timeout=5.0):
+    """Runs the binary to completion (bounded) with a free HTTP port; a run that does not end is killed and
+    reported (None)."""
+    try:
+        return subprocess.run([BINARY] + http_args() + list(args), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 _KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
@@ -87,14 +120,18 @@ class Stopped:
 
 
 class Daemon:
-    """One smtp-blackhole process. Starts it, waits (bounded) for its listeners, and knows their ports."""
+    """One smtp-blackhole process. Starts it, waits (bounded) for its listeners, and knows their ports.
+    `listen` are the SMTP listeners, `http` the HTTP ones (passed only if the binary has --http-listen)."""
 
-    def __init__(self, *args: str, listen=('127.0.0.1:0',), preexec_fn=None, wait_started=True):
+    def __init__(self, *args: str, listen=('127.0.0.1:0',), http=('127.0.0.1:0',), preexec_fn=None,
+                 wait_started=True):
         if BINARY is None:
             raise RuntimeError('daemon.BINARY is not set')
         argv = [BINARY]
         for l in listen:
             argv += ['--smtp-listen', l]
+        http_flags = http_args(http) if '--http-listen' not in args else []
+        argv += http_flags
         argv += list(args)
         self.argv = argv
         self.lines: list[str] = []
@@ -111,16 +148,22 @@ class Daemon:
         self._err_reader.start()
         self._out_reader.start()
         self.endpoints: list[tuple[str, int]] = []
+        self.http_endpoints: list[tuple[str, int]] = []
         if wait_started:
             self.wait_line(lambda l: parse_kv(l).get('msg') == 'started', START_TIMEOUT)
             for l in self.lines:
                 kv = parse_kv(l)
-                if kv.get('proto') == 'smtp' and 'addr' in kv and kv.get('msg', '').startswith('listening smtp'):
-                    host, _, port = kv['addr'].rpartition(':')
-                    self.endpoints.append((host.strip('[]'), int(port)))
+                for proto, eps in (('smtp', self.endpoints), ('http', self.http_endpoints)):
+                    if kv.get('proto') == proto and 'addr' in kv and \
+                            kv.get('msg', '').startswith(f'listening {proto}'):
+                        host, _, port = kv['addr'].rpartition(':')
+                        eps.append((host.strip('[]'), int(port)))
             if len(self.endpoints) != len(listen):
                 self.kill()
                 raise AssertionError(f'expected {len(listen)} listening lines, got: {self.lines}')
+            if http_flags and len(self.http_endpoints) != len(http):
+                self.kill()
+                raise AssertionError(f'expected {len(http)} "listening http" lines, got: {self.lines}')
 
     def _read_stderr(self) -> None:
         for raw in self.proc.stderr:
@@ -138,6 +181,12 @@ class Daemon:
     @property
     def port(self) -> int:
         return self.endpoints[0][1]
+
+    @property
+    def http_port(self) -> int:
+        if not self.http_endpoints:
+            raise AssertionError(f'the daemon logged no "listening http" line; stderr: {self.lines}')
+        return self.http_endpoints[0][1]
 
     def wait_line(self, pred, timeout: float, start: int = 0) -> str:
         """Waits until a stderr line (index >= start) satisfies pred; fails at the deadline or at EOF."""
@@ -495,6 +544,22 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(len(s.totals_lines), 1, f'one totals line expected; stderr: {s.lines}')
         self.assertEqual(s.lines[-1], s.totals_lines[0], 'the totals line must be the last line')
         return s.totals
+
+    def assertExit2OneLine(self, args, prefix='smtp-blackhole: ', logs_allowed=False):
+        """Exit code 2 and one error line. With logs_allowed (start-up failures), key=value log lines
+        written before the failure may precede it; the error line must then be the last line."""
+        p = run_binary(args)
+        self.assertIsNotNone(p, f'{args}: did not exit (started serving?)')
+        err = p.stderr.decode('utf-8', 'replace')
+        self.assertEqual(p.returncode, 2, f'{args}: stderr {err!r}')
+        self.assertEqual(p.stdout, b'', args)
+        self.assertTrue(err.endswith('\n'), f'{args}: {err!r}')
+        lines = err[:-1].split('\n')
+        if logs_allowed:
+            self.assertTrue(all(l.startswith('ts=') for l in lines[:-1]), f'{args}: {err!r}')
+        else:
+            self.assertEqual(len(lines), 1, f'{args}: not one line: {err!r}')
+        self.assertTrue(lines[-1].startswith(prefix), f'{args}: {err!r}')
 
     def assertTotals(self, totals: dict[str, int], replies: dict[int, int], **expected: int) -> None:
         """Exact totals: every named key, and exactly this set of replies_CODE keys with these counts.

@@ -6,13 +6,12 @@ import resource
 import signal
 import smtplib
 import socket
-import subprocess
 import threading
 import time
 
 import daemon
 from daemon import (BYE, DATA_GO, MAIL_OK, NOOP_OK, QUEUED_RE, RCPT_OK, SHUTTING_DOWN, TIMEOUT, DaemonTest,
-                    make_message, parse_kv)
+                    make_message, parse_kv, run_binary)
 
 HOST = 'mx.test'
 
@@ -345,32 +344,7 @@ class TestListeners(LifecycleTest):
                           recipients=3, bytes=total)
 
 
-def run_binary(args, timeout=5.0):
-    """Runs the binary to completion (bounded); a run that does not end is killed and reported."""
-    try:
-        return subprocess.run([daemon.BINARY] + list(args), stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
-
-
 class TestCommandLine(LifecycleTest):
-    def assertExit2OneLine(self, args, prefix='smtp-blackhole: ', logs_allowed=False):
-        """Exit code 2 and one error line. With logs_allowed (start-up failures), key=value log lines
-        written before the failure may precede it; the error line must then be the last line."""
-        p = run_binary(args)
-        self.assertIsNotNone(p, f'{args}: did not exit (started serving?)')
-        err = p.stderr.decode('utf-8', 'replace')
-        self.assertEqual(p.returncode, 2, f'{args}: stderr {err!r}')
-        self.assertEqual(p.stdout, b'', args)
-        self.assertTrue(err.endswith('\n'), f'{args}: {err!r}')
-        lines = err[:-1].split('\n')
-        if logs_allowed:
-            self.assertTrue(all(l.startswith('ts=') for l in lines[:-1]), f'{args}: {err!r}')
-        else:
-            self.assertEqual(len(lines), 1, f'{args}: not one line: {err!r}')
-        self.assertTrue(lines[-1].startswith(prefix), f'{args}: {err!r}')
-
     def test_bad_flags_exit_2_with_one_line(self):
         cases = [
             ['--no-such-flag'],

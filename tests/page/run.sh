@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the browser test of the sample viewer page against build/smtp-blackhole (build it first).
+# Installs playwright-core from package-lock.json on first use (`npm ci`); the browser is Debian's chromium.
+# Ends with the line `page: N passed, N failed`; exit code 0 only if every check passed.
+set -uo pipefail
+cd "$(dirname "$0")"
+if [ ! -f node_modules/playwright-core/package.json ]; then
+  if ! timeout 120 npm ci --no-audit --no-fund --loglevel=error >&2; then
+    echo "page test: npm ci failed (is the npm registry reachable?)"
+    echo "page: 0 passed, 1 failed"
+    exit 1
+  fi
+fi
+exec timeout -k 5 70 node page-test.mjs --binary ../../build/smtp-blackhole "$@"
