@@ -123,8 +123,20 @@ config parse(int argc, const char* const* argv) {
         ("drain-timeout", "on SIGTERM, time given to transactions in flight",
             cxxopts::value<std::string>()->default_value("10s"))
         ("disable-extension", "drop an ESMTP extension from EHLO and refuse its use; repeatable: "
-            "pipelining, chunking, size, 8bitmime, smtputf8, enhancedstatuscodes, dsn",
+            "pipelining, chunking, size, 8bitmime, smtputf8, enhancedstatuscodes, dsn, starttls, auth",
             cxxopts::value<std::vector<std::string>>())
+        ("smtps-listen", "implicit-TLS SMTP listener ADDR:PORT (RFC 8314); repeatable; none by default",
+            cxxopts::value<std::vector<std::string>>())
+        ("tls-cert", "certificate chain (PEM); without --tls-cert and --tls-key a self-signed certificate is made",
+            cxxopts::value<std::string>()->default_value(""))
+        ("tls-key", "private key (PEM) of --tls-cert", cxxopts::value<std::string>()->default_value(""))
+        ("tls-handshake-timeout", "time a TLS handshake may take",
+            cxxopts::value<std::string>()->default_value("10s"))
+        ("require-tls", "MAIL and AUTH before STARTTLS get 530 5.7.0")
+        ("auth", "AUTH: none (not offered), any (every credential accepted)",
+            cxxopts::value<std::string>()->default_value("none"))
+        ("auth-users", "AUTH against a file of user:password lines", cxxopts::value<std::string>()->default_value(""))
+        ("auth-insecure", "offer AUTH without TLS too")
         ("http-listen", "HTTP listener (JSON API, /metrics, the sample viewer) ADDR:PORT; repeatable",
             cxxopts::value<std::vector<std::string>>()->default_value("127.0.0.1:8025"))
         ("flow-key", "ordered extractors naming a message's flow: header:NAME, rcpt-tag, rcpt-domain, "
@@ -160,6 +172,26 @@ config parse(int argc, const char* const* argv) {
         for (const auto& l : r["smtp-listen"].as<std::vector<std::string>>()) s.smtp_listen.push_back(parse_listen(l));
         s.http_listen.clear();
         for (const auto& l : r["http-listen"].as<std::vector<std::string>>()) s.http_listen.push_back(parse_listen(l));
+        if (r.count("smtps-listen"))
+            for (const auto& l : r["smtps-listen"].as<std::vector<std::string>>())
+                s.smtps_listen.push_back(parse_listen(l));
+        s.tls_cert = r["tls-cert"].as<std::string>();
+        s.tls_key = r["tls-key"].as<std::string>();
+        if (s.tls_cert.empty() != s.tls_key.empty()) throw error("--tls-cert and --tls-key go together");
+        s.tls_handshake_timeout = parse_duration(r["tls-handshake-timeout"].as<std::string>());
+        if (s.tls_handshake_timeout.count() == 0) throw error("--tls-handshake-timeout must be above 0");
+        s.smtp.require_tls = r.count("require-tls") > 0;
+        s.smtp.auth_insecure = r.count("auth-insecure") > 0;
+        auto auth = r["auth"].as<std::string>();
+        s.auth_users_file = r["auth-users"].as<std::string>();
+        if (!s.auth_users_file.empty()) {
+            if (auth != "none") throw error("--auth-users and --auth " + auth + " exclude each other");
+            s.auth = server::settings::auth_mode::users;
+        } else if (auth == "any") {
+            s.auth = server::settings::auth_mode::any;
+        } else if (auth != "none") {
+            throw error("--auth must be none or any (or use --auth-users FILE)");
+        }
         s.threads = r["threads"].as<std::size_t>();
         if (s.threads < 1 || s.threads > 1024) throw error("--threads must be between 1 and 1024");
         s.smtp.hostname = r["hostname"].as<std::string>();

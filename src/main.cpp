@@ -23,6 +23,10 @@ void log_totals(const sink::totals& t) {
         {"bytes", std::to_string(t.bytes)},
         {"refused", std::to_string(t.refused())},
         {"smuggling_suspects", std::to_string(t.smuggling_suspects)},
+        {"tls_handshakes", std::to_string(t.tls_ok)},
+        {"tls_failed", std::to_string(t.tls_failed)},
+        {"tls_resumed", std::to_string(t.tls_resumed)},
+        {"starttls_plaintext_dropped", std::to_string(t.starttls_dropped)},
     };
     for (std::size_t code = 0; code < t.replies.size(); ++code)
         if (t.replies[code]) kv.emplace_back("replies_" + std::to_string(code), std::to_string(t.replies[code]));

@@ -70,8 +70,8 @@ std::vector<MetricFamily> sink_collector::Collect() const {
         if (t.replies[code]) add(replies, double(t.replies[code]), {{"code", std::to_string(code)}});
     out.push_back(std::move(replies));
     auto tls = family(names::tls_handshakes, "TLS handshakes, by result", T::Counter);
-    add(tls, 0, {{"result", "ok"}});
-    add(tls, 0, {{"result", "failed"}});
+    add(tls, double(t.tls_ok), {{"result", "ok"}});
+    add(tls, double(t.tls_failed), {{"result", "failed"}});
     out.push_back(std::move(tls));
     out.push_back(single(names::capture_messages, "Messages in the capture ring", T::Gauge, double(h_.ring.count())));
     out.push_back(single(names::capture_bytes, "Octets in the capture ring", T::Gauge, double(h_.ring.bytes())));

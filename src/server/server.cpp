@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "http/page.hpp"
+#include "server/auth.hpp"
+#include "server/connection.hpp"
 #include "server/log.hpp"
 
 namespace server {
@@ -45,7 +47,32 @@ tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_addre
     return ep;
 }
 
-server::server(const settings& s) : state_(s) {
+namespace {
+
+std::unique_ptr<smtp::authenticator> make_authenticator(const settings& s) {
+    switch (s.auth) {
+    case settings::auth_mode::none: return nullptr;
+    case settings::auth_mode::any: return std::make_unique<auth_any>(s.smtp.hostname);
+    case settings::auth_mode::users: return std::make_unique<auth_users>(s.auth_users_file, s.smtp.hostname);
+    }
+    return nullptr;
+}
+
+// The settings the sessions see: TLS is always available (a self-signed pair at worst), AUTH per --auth.
+settings with_security(settings s, smtp::authenticator* a) {
+    s.smtp.tls_available = true;
+    s.smtp.auth = a;
+    return s;
+}
+
+}  // namespace
+
+server::server(const settings& s)
+    : tls_(std::make_unique<tls_config>(s.tls_cert, s.tls_key, s.smtp.hostname)), auth_(make_authenticator(s)),
+      state_(with_security(s, auth_.get())) {
+    state_.tls = tls_.get();
+    log::info(s.tls_cert.empty() ? "TLS with a self-signed certificate" : "TLS certificate loaded",
+              {{"sha256", tls_->fingerprint()}, {"hostname", s.smtp.hostname}});
     for (std::size_t i = 0; i < s.threads; ++i) workers_.push_back(std::make_unique<worker>(state_, i));
     metrics_ = std::make_unique<metrics::exposition>(
         state_.hub, [this] { return std::uint64_t(state_.active.load(std::memory_order_relaxed)); },
@@ -53,16 +80,23 @@ server::server(const settings& s) : state_(s) {
     api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html);
     for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
     for (const auto& l : s.smtp_listen)
-        endpoints_.push_back(bind_everywhere("smtp", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a)); }));
+        endpoints_.push_back(
+            bind_everywhere("smtp", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), false); }));
+    for (const auto& l : s.smtps_listen)
+        bind_everywhere("smtps", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), true); });
     for (const auto& l : s.http_listen)
         bind_everywhere("http", l, [this](std::size_t i, auto a) { http_[i]->adopt(std::move(a)); });
     state_.hub.flows.set_full_warning([](std::size_t max) {
         log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});
     });
     signals_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGTERM, SIGINT);
+    hangup_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGHUP);
     state_.draining = workers_.size();
     state_.all_drained = [this] {
-        asio::post(workers_[0]->context(), [this] { signals_->cancel(); });
+        asio::post(workers_[0]->context(), [this] {
+            signals_->cancel();
+            hangup_->cancel();
+        });
     };
 }
 
@@ -70,12 +104,25 @@ server::~server() = default;
 
 void server::run() {
     signals_->async_wait([this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
+    wait_for_reload();
     for (auto& w : workers_) w->start_accepting();
     for (auto& h : http_) h->start();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([w = workers_[i].get()] { w->run(); });
     workers_[0]->run();
     for (auto& t : threads) t.join();
+}
+
+// SIGHUP: new handshakes use the reloaded pair, open sessions keep theirs; a bad pair keeps the old one.
+void server::wait_for_reload() {
+    hangup_->async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        if (auto why = tls_->reload(); why.empty())
+            log::info("TLS certificate reloaded", {{"sha256", tls_->fingerprint()}});
+        else
+            log::error("TLS reload failed, keeping the old certificate", {{"error", why}});
+        wait_for_reload();
+    });
 }
 
 void server::on_signal(const boost::system::error_code& ec, int sig) {

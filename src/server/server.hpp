@@ -10,6 +10,7 @@
 #include "http/server.hpp"
 #include "metrics/collector.hpp"
 #include "server/settings.hpp"
+#include "server/tls.hpp"
 #include "server/worker.hpp"
 #include "sink/counters.hpp"
 
@@ -17,8 +18,8 @@ namespace server {
 
 class server {
 public:
-    // Binds every listener (throws boost::system::system_error when one cannot be bound) and logs
-    // `listening smtp ADDR:PORT` once per listener.
+    // Loads or makes the TLS pair, reads --auth-users, binds every listener, and logs `listening PROTO
+    // ADDR:PORT` once per listener. Throws std::runtime_error with a one-line reason.
     explicit server(const settings& s);
     ~server();
     // Serves until SIGTERM or SIGINT, then drains (RFC 5321 3.8: 421 to idle sessions) and returns.
@@ -28,9 +29,12 @@ public:
 
 private:
     void on_signal(const boost::system::error_code& ec, int sig);
+    void wait_for_reload();
     tcp::endpoint bind_everywhere(std::string_view proto, const listen_address& l,
                                   const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt);
 
+    std::unique_ptr<tls_config> tls_;
+    std::unique_ptr<smtp::authenticator> auth_;
     shared_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<tcp::endpoint> endpoints_;
@@ -38,6 +42,7 @@ private:
     std::unique_ptr<http::api> api_;
     std::vector<std::unique_ptr<http::listener>> http_;  // one per worker
     std::unique_ptr<asio::signal_set> signals_;
+    std::unique_ptr<asio::signal_set> hangup_;  // SIGHUP: reload the TLS pair
 };
 
 // "127.0.0.1:2525" or "[::1]:2525".

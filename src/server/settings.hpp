@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sink/sink.hpp"
@@ -19,6 +20,11 @@ struct listen_address {
 struct settings {
     std::vector<listen_address> smtp_listen{{"127.0.0.1", 2525}};
     std::vector<listen_address> http_listen{{"127.0.0.1", 8025}};
+    std::vector<listen_address> smtps_listen;  // implicit TLS (RFC 8314)
+    std::string tls_cert, tls_key;            // PEM files; both empty: a self-signed pair for the hostname
+    std::chrono::milliseconds tls_handshake_timeout{10'000};
+    enum class auth_mode { none, any, users } auth = auth_mode::none;
+    std::string auth_users_file;
     std::size_t threads = 1;
     std::size_t max_connections = 100000;
     std::chrono::milliseconds idle_timeout{300'000};   // RFC 5321 4.5.3.2.7: at least 5 minutes

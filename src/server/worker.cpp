@@ -37,7 +37,9 @@ std::unique_ptr<tcp::acceptor> open_acceptor(asio::io_context& ctx, const tcp::e
     return a;
 }
 
-void worker::adopt(std::unique_ptr<tcp::acceptor> a) { listeners_.push_back(std::make_unique<listener>(std::move(a))); }
+void worker::adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls) {
+    listeners_.push_back(std::make_unique<listener>(std::move(a), implicit_tls));
+}
 
 void worker::start_accepting() {
     for (auto& l : listeners_) accept(*l);
@@ -77,7 +79,7 @@ void worker::on_accept(listener& l, const boost::system::error_code& ec, tcp::so
     s.set_option(tcp::no_delay(true), ignored);
     s.non_blocking(true, ignored);
     auto id = s_.next_id.fetch_add(1, std::memory_order_relaxed) + 1;
-    std::make_shared<connection<tcp::socket>>(*this, std::move(s), id)->start();
+    std::make_shared<connection>(*this, std::move(s), id, l.implicit_tls)->start();
 }
 
 // Over --max-connections: one 421 (RFC 5321 3.1), written if the socket takes it at once, and close.

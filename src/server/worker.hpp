@@ -35,6 +35,7 @@ struct shared_state {
     std::atomic<std::uint64_t> next_id{0};     // session ids
     std::atomic<std::size_t> draining{0};      // workers that have not finished draining
     std::function<void()> all_drained;         // called once, from the last worker to finish draining
+    class tls_config* tls = nullptr;           // set by the server before the workers start
 };
 
 // A connection as the worker sees it: something to drain or to close.
@@ -53,8 +54,9 @@ public:
     worker& operator=(const worker&) = delete;
 
     asio::io_context& context() noexcept { return ctx_; }
-    // Takes a bound, listening SMTP acceptor of this worker's io_context (see open_acceptor).
-    void adopt(std::unique_ptr<tcp::acceptor> a);
+    // Takes a bound, listening SMTP acceptor of this worker's io_context (see open_acceptor); `implicit_tls`
+    // for an --smtps-listen port.
+    void adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls);
     void start_accepting();
     // Runs the event loop until every acceptor, connection and timer of this worker is gone.
     void run();
@@ -71,9 +73,11 @@ public:
 
 private:
     struct listener {
-        explicit listener(std::unique_ptr<tcp::acceptor> a) : acceptor(std::move(*a)), pause(acceptor.get_executor()) {}
+        listener(std::unique_ptr<tcp::acceptor> a, bool tls)
+            : acceptor(std::move(*a)), pause(acceptor.get_executor()), implicit_tls(tls) {}
         tcp::acceptor acceptor;
         asio::steady_timer pause;  // waits out descriptor exhaustion before accepting again
+        bool implicit_tls;
     };
     void accept(listener& l);
     void on_accept(listener& l, const boost::system::error_code& ec, tcp::socket s);

@@ -23,6 +23,10 @@ totals counter_set::sum() const noexcept {
         t.recipients += c->recipients.get();
         t.bytes += c->bytes.get();
         t.smuggling_suspects += c->smuggling_suspects.get();
+        t.tls_ok += c->tls_ok.get();
+        t.tls_failed += c->tls_failed.get();
+        t.tls_resumed += c->tls_resumed.get();
+        t.starttls_dropped += c->starttls_dropped.get();
         for (std::size_t code = 0; code < reply_codes; ++code) t.replies[code] += c->replies[code].get();
     }
     return t;

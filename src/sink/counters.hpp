@@ -29,13 +29,16 @@ struct alignas(64) thread_counters {
     owned_counter recipients;           // recipients of those messages
     owned_counter bytes;                // message octets of those messages
     owned_counter smuggling_suspects;   // accepted messages with a bare-LF/CR "." line
+    owned_counter tls_ok, tls_failed;   // TLS handshakes
+    owned_counter tls_resumed;          // of those ok, resumed sessions
+    owned_counter starttls_dropped;     // plaintext bytes dropped after STARTTLS (RFC 3207 4.2)
     std::array<owned_counter, reply_codes> replies{};  // every reply sent, by code
 };
 
 // A plain snapshot of the sum over threads.
 struct totals {
     std::uint64_t connections = 0, connections_refused = 0, transactions = 0, recipients = 0, bytes = 0,
-                  smuggling_suspects = 0;
+                  smuggling_suspects = 0, tls_ok = 0, tls_failed = 0, tls_resumed = 0, starttls_dropped = 0;
     std::array<std::uint64_t, reply_codes> replies{};
     // Replies of class 4 and 5: the refusals.
     std::uint64_t refused() const noexcept;

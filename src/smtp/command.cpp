@@ -18,6 +18,7 @@ constexpr verb_name verbs[] = {
     {"ehlo", verb::ehlo}, {"helo", verb::helo}, {"mail", verb::mail}, {"rcpt", verb::rcpt},
     {"data", verb::data}, {"bdat", verb::bdat}, {"rset", verb::rset}, {"noop", verb::noop},
     {"quit", verb::quit}, {"vrfy", verb::vrfy}, {"help", verb::help}, {"expn", verb::expn},
+    {"starttls", verb::starttls}, {"auth", verb::auth},
 };
 
 std::string_view trim_left(std::string_view s) noexcept {
@@ -86,13 +87,11 @@ command parse_command(std::string_view line) noexcept {
     auto word = line.substr(0, sp);
     command c;
     if (sp != std::string_view::npos) c.args = trim_right(trim_left(line.substr(sp + 1)));
-    if (word.size() == 4) {
-        for (const auto& n : verbs)
-            if (iequals(word, n.name)) {
-                c.v = n.v;
-                break;
-            }
-    }
+    for (const auto& n : verbs)
+        if (iequals(word, n.name)) {
+            c.v = n.v;
+            break;
+        }
     return c;
 }
 

@@ -9,7 +9,9 @@
 
 namespace smtp {
 
-enum class verb : std::uint8_t { ehlo, helo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, help, expn, unknown };
+enum class verb : std::uint8_t {
+    ehlo, helo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, help, expn, starttls, auth, unknown
+};
 
 struct command {
     verb v = verb::unknown;

@@ -32,7 +32,7 @@ public:
         text_.clear();
         recipients_.clear();
         mail_from_ = envid_ = {};
-        helo_ = {};
+        helo_ = auth_user_ = tls_ = {};
         has_size_ = smtputf8_ = false;
         size_ = 0;
         body_ = body_type::unspecified;
@@ -61,6 +61,9 @@ public:
     std::string_view envid() const noexcept { return view(envid_); }
     // The EHLO/HELO argument of the session (it cannot change inside a transaction: EHLO resets it).
     std::string_view helo() const noexcept { return helo_; }
+    // The AUTH user ("" if none) and the TLS protocol and cipher ("" for plaintext) of the session.
+    std::string_view auth_user() const noexcept { return auth_user_; }
+    std::string_view tls() const noexcept { return tls_; }
 
     // Filled by the session while it parses MAIL and RCPT.
     span mail_from_{};
@@ -71,7 +74,7 @@ public:
     body_type body_ = body_type::unspecified;
     dsn_ret ret_ = dsn_ret::unspecified;
     std::vector<recipient> recipients_;
-    std::string_view helo_;  // points into the session
+    std::string_view helo_, auth_user_, tls_;  // point into the session
 
 private:
     std::string text_;

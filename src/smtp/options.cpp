@@ -8,7 +8,7 @@
 namespace smtp {
 namespace {
 constexpr std::string_view names[] = {"pipelining", "size", "8bitmime", "smtputf8", "enhancedstatuscodes",
-                                      "chunking", "dsn"};
+                                      "chunking", "dsn", "starttls", "auth"};
 static_assert(std::size(names) == std::size_t(extension::count_));
 }  // namespace
 
@@ -24,7 +24,11 @@ bool extension_from_name(std::string_view name, extension& out) noexcept {
 }
 
 profile::profile(const options& o)
-    : opts_(o), book_(reply_style{o.hostname, o.enabled(extension::enhanced_status_codes)}) {
+    : opts_(o), book_(reply_style{o.hostname, o.enabled(extension::enhanced_status_codes)}),
+      ehlo_(build_ehlo(false)), ehlo_tls_(build_ehlo(true)) {}
+
+std::string profile::build_ehlo(bool tls) const {
+    const auto& o = opts_;
     std::string size_line = "SIZE " + std::to_string(o.max_message_size);
     std::vector<std::string_view> lines{opts_.hostname};
     if (o.enabled(extension::pipelining)) lines.push_back("PIPELINING");
@@ -37,7 +41,9 @@ profile::profile(const options& o)
         if (o.enabled(extension::eight_bit_mime)) lines.push_back("BINARYMIME");
     }
     if (o.enabled(extension::dsn)) lines.push_back("DSN");
-    ehlo_ = reply_book::multiline(250, "", lines.data(), lines.size());
+    if (starttls_offered(tls)) lines.push_back("STARTTLS");
+    if (auth_offered(tls)) lines.push_back("AUTH PLAIN LOGIN CRAM-MD5");
+    return reply_book::multiline(250, "", lines.data(), lines.size());
 }
 
 }  // namespace smtp

@@ -18,7 +18,7 @@ constexpr std::array<reply_text, static_cast<std::size_t>(reply_id::count_)> tab
     /* noop_ok */ {250, "2.0.0", "Ok"},
     /* quit */ {221, "2.0.0", "Bye"},
     /* vrfy */ {252, "2.5.0", "Cannot verify the user, but will accept mail for it"},
-    /* help */ {214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+    /* help */ {214, "2.0.0", "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
     /* unknown_command */ {500, "5.5.1", "Command unrecognized"},
     /* need_helo */ {503, "5.5.1", "Send EHLO or HELO first"},
     /* need_mail */ {503, "5.5.1", "Need MAIL command first"},
@@ -48,6 +48,18 @@ constexpr std::array<reply_text, static_cast<std::size_t>(reply_id::count_)> tab
     /* shutting_down */ {421, "4.3.2", "Service shutting down, closing transmission channel"},
     /* timeout */ {421, "4.4.2", "Timeout exceeded, closing transmission channel"},
     /* too_many_connections */ {421, "4.3.2", "Too many connections, try again later"},
+    /* starttls_ready */ {220, "2.0.0", "Ready to start TLS"},
+    /* tls_active */ {503, "5.5.1", "TLS already active"},
+    /* tls_required */ {530, "5.7.0", "Must issue a STARTTLS command first"},
+    /* auth_ok */ {235, "2.7.0", "Authentication successful"},
+    /* auth_failed */ {535, "5.7.8", "Authentication credentials invalid"},
+    /* auth_cancelled */ {501, "5.0.0", "Authentication cancelled"},
+    /* auth_bad_base64 */ {501, "5.5.2", "Cannot decode the response"},
+    /* auth_bad_mechanism */ {504, "5.5.4", "Unrecognized authentication type"},
+    /* auth_already */ {503, "5.5.1", "Already authenticated"},
+    /* auth_in_transaction */ {503, "5.5.1", "AUTH is not allowed during a mail transaction"},
+    /* auth_needs_tls */ {538, "5.7.11", "Encryption required for requested authentication mechanism"},
+    /* syntax_auth */ {501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"},
 }};
 
 void append_code(std::string& out, unsigned short code, char sep) {

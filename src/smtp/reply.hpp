@@ -16,6 +16,8 @@ enum class reply_id : std::uint8_t {
     bad_parameter, duplicate_parameter, bad_size_value, unsupported_parameter,
     binarymime_needs_bdat, not_implemented, line_too_long, bad_pipelining,
     size_exceeded_mail, size_exceeded, too_many_recipients, shutting_down, timeout, too_many_connections,
+    starttls_ready, tls_active, tls_required, auth_ok, auth_failed, auth_cancelled, auth_bad_base64,
+    auth_bad_mechanism, auth_already, auth_in_transaction, auth_needs_tls, syntax_auth,
     count_
 };
 

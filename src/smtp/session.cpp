@@ -42,7 +42,8 @@ void session::output_written(std::size_t n) noexcept {
 
 feed_result session::feed(std::string_view in) {
     std::size_t pos = 0;
-    while (pos < in.size() && !closing_) {
+    if (starttls_) return {0, action::start_tls};
+    while (pos < in.size() && !closing_ && !starttls_) {
         switch (phase_) {
         case phase::command: {
             std::size_t from = pos + (pos == 0 ? scanned_ : 0);
@@ -108,13 +109,14 @@ feed_result session::feed(std::string_view in) {
         }
     }
     if (closing_) pos = in.size();  // nothing after QUIT or a 421 is read
+    if (starttls_ && !closing_) return {pos, action::start_tls};  // what follows is plaintext to drop
     return {pos, closing_ ? action::close_after_flush : action::none};
 }
 
 // After each command or body: a pending shutdown takes effect between transactions, and without
 // PIPELINING a client must wait for each reply before sending more (RFC 2920 3.1).
 void session::after_unit(bool more_input) {
-    if (closing_) return;
+    if (closing_ || starttls_) return;
     if (phase_ == phase::command && more_input && !prof_.enabled(extension::pipelining)) {
         reply(reply_id::bad_pipelining);
         closing_ = true;
@@ -146,6 +148,10 @@ void session::timed_out() {
 }
 
 void session::on_line(std::string_view line) {
+    if (sasl_.active()) {  // a line answering an AUTH challenge, not a command
+        if (prof_.opts().auth) return on_auth_step(sasl_.respond(line, *prof_.opts().auth));
+        sasl_.reset();
+    }
     auto cmd = parse_command(line);
     switch (cmd.v) {
     case verb::ehlo: return do_helo(cmd.args, true);
@@ -169,6 +175,8 @@ void session::on_line(std::string_view line) {
         return reply(reply_id::vrfy);
     case verb::help: return reply_raw(prof_.help_reply(), 214);
     case verb::expn: return reply(reply_id::not_implemented);
+    case verb::starttls: return do_starttls(cmd.args);
+    case verb::auth: return do_auth(cmd.args);
     case verb::unknown: return reply(reply_id::unknown_command);
     }
 }
@@ -179,7 +187,7 @@ void session::do_helo(std::string_view args, bool extended) {
     helo_.assign(args);
     helo_done_ = true;
     if (extended)
-        reply_raw(prof_.ehlo_reply(), 250);
+        reply_raw(prof_.ehlo_reply(tls_), 250);
     else
         reply(reply_id::helo_ok);
 }
@@ -274,6 +282,7 @@ reply_id session::rcpt_parameter(std::string_view key, std::string_view value, e
 }
 
 void session::do_mail(std::string_view args) {
+    if (prof_.opts().require_tls && !tls_) return reply(reply_id::tls_required);
     if (!helo_done_) return reply(reply_id::need_helo);
     if (txn_ != txn::none) return reply(reply_id::nested_mail);
     auto p = parse_path(args, "FROM:", true);
@@ -286,6 +295,8 @@ void session::do_mail(std::string_view args) {
     if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
     env_.mail_from_ = env_.keep(p.address);
     env_.helo_ = helo_;
+    env_.auth_user_ = auth_user_;
+    env_.tls_ = tls_info_;
     txn_ = txn::mail;
     reply(reply_id::mail_ok);
 }
@@ -365,6 +376,59 @@ void session::finish_bdat_chunk() {
     if (bdat_last_) return finish_message(body_kind::bdat);
     prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
     obs_.on_reply(250);
+}
+
+void session::do_starttls(std::string_view args) {
+    if (!prof_.starttls_offered(false)) return reply(reply_id::not_implemented);
+    if (tls_) return reply(reply_id::tls_active);
+    if (!args.empty()) return reply(reply_id::syntax_no_args);
+    reply(reply_id::starttls_ready);
+    starttls_ = true;
+}
+
+void session::tls_established(std::string_view info) {
+    starttls_ = false;
+    tls_ = true;
+    tls_info_.assign(info);
+    reset_transaction();
+    helo_done_ = false;
+    helo_.clear();
+    auth_user_.clear();
+    sasl_.reset();
+}
+
+// RFC 4954 4: AUTH mechanism [initial-response]
+void session::do_auth(std::string_view args) {
+    if (prof_.opts().require_tls && !tls_) return reply(reply_id::tls_required);
+    if (!prof_.opts().auth || !prof_.enabled(extension::auth)) return reply(reply_id::not_implemented);
+    if (!prof_.auth_offered(tls_)) return reply(reply_id::auth_needs_tls);
+    if (!helo_done_) return reply(reply_id::need_helo);
+    if (!auth_user_.empty()) return reply(reply_id::auth_already);
+    if (txn_ != txn::none) return reply(reply_id::auth_in_transaction);
+    auto sp = args.find(' ');
+    auto mechanism = args.substr(0, sp);
+    auto initial = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
+    if (mechanism.empty() || initial.find(' ') != std::string_view::npos) return reply(reply_id::syntax_auth);
+    on_auth_step(sasl_.start(mechanism, initial, *prof_.opts().auth));
+}
+
+void session::on_auth_step(sasl_exchange::step s) {
+    using st = sasl_exchange::status;
+    switch (s.s) {
+    case st::challenge:
+        out_ += "334 ";
+        out_ += s.challenge;
+        out_ += "\r\n";
+        obs_.on_reply(334);
+        return;
+    case st::success:
+        auth_user_ = sasl_.user();
+        return reply(reply_id::auth_ok);
+    case st::failure: return reply(reply_id::auth_failed);
+    case st::cancelled: return reply(reply_id::auth_cancelled);
+    case st::bad_base64: return reply(reply_id::auth_bad_base64);
+    case st::bad_mechanism: return reply(reply_id::auth_bad_mechanism);
+    }
 }
 
 void session::start_body() {

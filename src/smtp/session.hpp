@@ -10,10 +10,13 @@
 #include "smtp/envelope.hpp"
 #include "smtp/observer.hpp"
 #include "smtp/options.hpp"
+#include "smtp/sasl.hpp"
 
 namespace smtp {
 
-enum class action : std::uint8_t { none, close_after_flush };
+// What the server must do after writing the replies: nothing, close, or (after STARTTLS's 220) drop every
+// byte it still holds from the client and start TLS on the same connection (RFC 3207 4, 4.2).
+enum class action : std::uint8_t { none, close_after_flush, start_tls };
 
 struct feed_result {
     std::size_t consumed;  // bytes used; the caller keeps the rest and passes it again, with more, next time
@@ -38,6 +41,12 @@ public:
     void feed_eof() noexcept;
     // Asks for a 421 at the next transaction boundary (now, if no transaction is open).
     action request_shutdown();
+    // TLS is up (after STARTTLS, or at once on an implicit-TLS port, before open()): everything said before
+    // is forgotten (RFC 3207 4.2) and the client must EHLO again. `info` ("TLSv1.3 TLS_AES_...") travels
+    // with each transaction.
+    void tls_established(std::string_view info);
+    bool tls() const noexcept { return tls_; }
+    const std::string& auth_user() const noexcept { return auth_user_; }
     // Queues a 421 timeout reply and marks the session closing.
     void timed_out();
     // Replies waiting to be written, batched.
@@ -65,6 +74,9 @@ private:
     reply_id rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r, unsigned& seen);
     void do_data(std::string_view args);
     void do_bdat(std::string_view args);
+    void do_starttls(std::string_view args);
+    void do_auth(std::string_view args);
+    void on_auth_step(sasl_exchange::step s);
     void start_body();
     void on_content(std::string_view s);
     std::size_t collect_header(std::string_view s);
@@ -86,6 +98,11 @@ private:
     bool helo_done_ = false;
     bool closing_ = false;
     bool quit_ = false;
+    bool starttls_ = false;  // 220 queued for STARTTLS: nothing more is read until TLS is up
+    bool tls_ = false;
+    std::string tls_info_;
+    std::string auth_user_;
+    sasl_exchange sasl_;
     bool shutdown_pending_ = false;
     std::size_t scanned_ = 0;  // bytes of the pending partial line already searched for LF
 

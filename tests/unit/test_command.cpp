@@ -15,7 +15,9 @@ TEST_CASE("command: verbs are case-insensitive and split from their arguments") 
     CHECK(smtp::parse_command("QUITX").v == verb::unknown);
     CHECK(smtp::parse_command("QUI").v == verb::unknown);
     CHECK(smtp::parse_command("").v == verb::unknown);
-    CHECK(smtp::parse_command("STARTTLS").v == verb::unknown);
+    CHECK(smtp::parse_command("STARTTLS").v == verb::starttls);
+    CHECK(smtp::parse_command("auth PLAIN AHUAcA==").v == verb::auth);
+    CHECK(smtp::parse_command("STARTTLSX").v == verb::unknown);
 }
 
 TEST_CASE("path: MAIL FROM and RCPT TO with and without parameters") {

@@ -1,0 +1,240 @@
+// The connection pump, watchdog and TLS switch. See connection.hpp.
+#include "server/connection.hpp"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "server/log.hpp"
+#include "server/tls.hpp"
+
+namespace server {
+
+std::string peer_name(const tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return {};
+    auto a = ep.address().to_string();
+    if (ep.address().is_v6()) a = "[" + a + "]";
+    return a + ":" + std::to_string(ep.port());
+}
+
+connection::connection(worker& w, tcp::socket s, std::uint64_t id, bool implicit_tls)
+    : w_(w), socket_(std::move(s)), sink_(w.common().hub, w.index(), peer_name(socket_)),
+      session_(w.common().profile, sink_, id), timer_(w.context()), implicit_tls_(implicit_tls) {
+    w_.attach(*this);
+}
+
+connection::~connection() { w_.detach(*this); }
+
+void connection::start() {
+    log::debug("connection open", {{"session", std::to_string(session_.id())}});
+    touch();
+    watch();
+    if (implicit_tls_) return start_tls();
+    session_.open();
+    flush();
+}
+
+void connection::drain() {
+    if (closed_ || lingering_) return;  // a lingering connection ends by itself within linger_time
+    if (writing_ || tls_pending_) {     // the output buffer is in flight; decide when the write is done
+        drain_pending_ = true;
+        return;
+    }
+    session_.request_shutdown();
+    if ((session_.closing() || !session_.output().empty()) && reading_) socket_.cancel();
+}
+
+// Activity: the next deadline is the timeout of the phase the session is now in (RFC 5321 4.5.3.2).
+void connection::touch() {
+    auto phase = session_.current_phase();
+    const auto& cfg = w_.common().cfg;
+    bool in_body = phase == smtp::phase::data || phase == smtp::phase::bdat;
+    set_deadline(clock::now() + (in_body ? cfg.data_timeout : cfg.idle_timeout));
+}
+
+// Moving the deadline later costs nothing (the timer re-arms when it fires); moving it earlier re-arms now.
+// Since the timer is never armed further than the shorter of the two timeouts, activity (touch) never
+// moves the deadline before it: only linger, handshake and timeout replies, once per connection, re-arm here.
+void connection::set_deadline(clock::time_point t) {
+    deadline_ = t;
+    if (t < armed_until_) watch();
+}
+
+void connection::watch() {
+    const auto& cfg = w_.common().cfg;
+    armed_until_ = std::min(deadline_, clock::now() + std::min(cfg.idle_timeout, cfg.data_timeout));
+    timer_.expires_at(armed_until_);  // cancels a pending wait, whose handler then sees operation_aborted
+    timer_.async_wait([self = shared_from_this()](const error_code& ec) { self->on_watchdog(ec); });
+}
+
+void connection::on_watchdog(const error_code& ec) {
+    if (closed_ || ec == boost::asio::error::operation_aborted) return;
+    if (clock::now() < deadline_) return watch();
+    if (writing_ || lingering_ || tls_pending_ || session_.closing()) return close_now();
+    log::debug("timeout", {{"session", std::to_string(session_.id())}});
+    session_.timed_out();
+    deadline_ = clock::now() + timeout_reply_time;
+    watch();
+    if (reading_) socket_.cancel();
+}
+
+void connection::read() {
+    if (!buf_) {
+        cap_ = initial_read_buffer;
+        buf_ = std::make_unique<char[]>(cap_);
+    }
+    reading_ = true;
+    auto buffer = boost::asio::buffer(buf_.get() + len_, cap_ - len_);
+    auto handler = [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); };
+    if (tls_)
+        tls_->async_read_some(buffer, std::move(handler));
+    else
+        socket_.async_read_some(buffer, std::move(handler));
+}
+
+void connection::on_read(const error_code& ec, std::size_t n) {
+    reading_ = false;
+    if (closed_) return;
+    if (ec == boost::asio::error::operation_aborted) return after_input();  // drain or timeout
+    if (ec) {
+        session_.feed_eof();
+        return close_now();
+    }
+    if (lingering_) return read();  // discard what comes after our last reply
+    bool filled = len_ + n == cap_;
+    len_ += n;
+    auto r = session_.feed(std::string_view(buf_.get(), len_));
+    touch();
+    len_ -= r.consumed;
+    if (r.next == smtp::action::start_tls) {
+        // RFC 3207 4.2 (CVE-2011-0411): whatever the client sent after STARTTLS is dropped, never executed.
+        if (len_ > 0) {
+            w_.counters().starttls_dropped.add(len_);
+            log::debug("plaintext after STARTTLS dropped",
+                       {{"session", std::to_string(session_.id())}, {"bytes", std::to_string(len_)}});
+        }
+        len_ = 0;
+        tls_pending_ = true;
+    } else if (len_ > 0) {
+        std::memmove(buf_.get(), buf_.get() + r.consumed, len_);
+    }
+    if (filled && cap_ < max_read_buffer) grow();
+    after_input();
+}
+
+void connection::grow() {
+    auto bigger = std::make_unique<char[]>(cap_ * 2);
+    std::memcpy(bigger.get(), buf_.get(), len_);
+    buf_ = std::move(bigger);
+    cap_ *= 2;
+}
+
+void connection::after_input() {
+    if (lingering_) return read();
+    if (!session_.output().empty() || tls_pending_) return flush();
+    if (session_.closing()) return close_gracefully();
+    read();
+}
+
+// Writes the session's replies: on plain TCP at once if the socket takes them, else asynchronously. (Over
+// TLS always asynchronously: a record half-written to a busy socket cannot be taken back.)
+void connection::flush() {
+    auto out = session_.output();
+    while (!tls_ && !out.empty()) {
+        error_code ec;
+        std::size_t n = socket_.write_some(boost::asio::buffer(out.data(), out.size()), ec);
+        if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) break;
+        if (ec) return close_now();
+        session_.output_written(n);
+        out = session_.output();
+    }
+    if (!out.empty()) {
+        writing_ = true;
+        auto handler = [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_written(ec, n); };
+        if (tls_)
+            boost::asio::async_write(*tls_, boost::asio::buffer(out.data(), out.size()), std::move(handler));
+        else
+            boost::asio::async_write(socket_, boost::asio::buffer(out.data(), out.size()), std::move(handler));
+        return;
+    }
+    if (tls_pending_) return start_tls();
+    if (drain_pending_) {
+        drain_pending_ = false;
+        session_.request_shutdown();
+        if (!session_.output().empty()) return flush();
+    }
+    if (session_.closing()) return close_gracefully();
+    if (!reading_) read();
+}
+
+void connection::on_written(const error_code& ec, std::size_t n) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) return close_now();
+    session_.output_written(n);
+    touch();
+    flush();
+}
+
+void connection::start_tls() {
+    auto& tls = *w_.common().tls;
+    tls_ctx_ = tls.current();
+    tls_ = std::make_unique<tls_stream>(socket_, *tls_ctx_);
+    tls_pending_ = true;
+    set_deadline(clock::now() + w_.common().cfg.tls_handshake_timeout);
+    tls_->async_handshake(boost::asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+}
+
+void connection::on_handshake(const error_code& ec) {
+    tls_pending_ = false;
+    if (closed_) return;
+    if (ec) {
+        w_.counters().tls_failed.add();
+        log::debug("TLS handshake failed", {{"session", std::to_string(session_.id())}, {"error", ec.message()}});
+        return close_now();
+    }
+    w_.counters().tls_ok.add();
+    SSL* ssl = tls_->native_handle();
+    std::string info = std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+    if (SSL_session_reused(ssl)) w_.counters().tls_resumed.add();
+    session_.tls_established(info);
+    touch();
+    if (implicit_tls_) session_.open();
+    if (drain_pending_) {
+        drain_pending_ = false;
+        session_.request_shutdown();
+    }
+    flush();
+}
+
+// Our last reply is out: half-close, then read and discard until the client closes or linger_time passes,
+// so that unread client bytes do not turn our close into a reset that destroys that reply. After QUIT the
+// client sends nothing more and a plain close is enough (it saves two system calls per connection); over TLS
+// we close at once too (the reply is already encrypted and sent).
+void connection::close_gracefully() {
+    if (lingering_) return;
+    if (session_.quit() || tls_) return close_now();
+    lingering_ = true;
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close_now();
+    set_deadline(clock::now() + linger_time);
+    if (!reading_) read();
+}
+
+void connection::close_now() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ec;
+    socket_.close(ec);
+    timer_.cancel();
+    log::debug("connection closed", {{"session", std::to_string(session_.id())},
+                                     {"transactions", std::to_string(session_.transactions())}});
+}
+
+}  // namespace server
