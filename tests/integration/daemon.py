@@ -500,13 +500,29 @@ class DaemonTest(unittest.TestCase):
         return d
 
     def settle(self, d: Daemon, timeout: float = 5.0) -> None:
-        """Waits (bounded) until the daemon has closed every session it opened, judged by its debug log
-        lines `connection open` / `connection closed`; does nothing when it does not log them."""
+        """Waits (bounded) until the daemon has closed every session it opened. With an HTTP listener the
+        daemon's own gauge says so (/metrics connections_active 0); the debug log lines `connection open` /
+        `connection closed` are checked too, but alone they can race: a `connection open` line the reader
+        thread has not read yet looks like no connection at all."""
+        deadline = time.monotonic() + timeout
+        if d.http_endpoints:
+            from api import http_request, metric, parse_prometheus  # here: api imports this module
+            while True:
+                r = http_request(d.http_port, 'GET', '/metrics', timeout=timeout)
+                active = metric(parse_prometheus(r.body.decode('utf-8')), 'smtp_blackhole_connections_active') \
+                    if r.status == 200 else None
+                if active == 0:
+                    break
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f'sessions still open after {timeout}s: /metrics status {r.status}, '
+                                         f'connections_active {active}')
+                time.sleep(0.02)
+
         def done(lines):
             msgs = [parse_kv(l).get('msg') for l in lines]
             opened = msgs.count('connection open')
             return opened == 0 or msgs.count('connection closed') >= opened
-        d.wait_until(done, timeout, 'every session closed')
+        d.wait_until(done, max(0.5, deadline - time.monotonic()), 'every session closed')
 
     def quit(self, c: Client) -> None:
         """QUIT, 221, the server's close, our close: a session that ends without a 421 at shutdown."""
@@ -599,14 +615,21 @@ EXTENSIONS = {  # --disable-extension name -> the EHLO keywords it removes
     'enhancedstatuscodes': ['ENHANCEDSTATUSCODES'],
     'chunking': ['CHUNKING', 'BINARYMIME'],
     'dsn': ['DSN'],
+    'starttls': ['STARTTLS'],
+    'auth': ['AUTH'],
 }
 
 
-def ehlo_reply(hostname: str, size: int = 64 << 20, disabled=()) -> str:
-    """The exact EHLO reply (lines joined with \\n) for these options."""
+def ehlo_reply(hostname: str, size: int = 64 << 20, disabled=(), tls: bool = False, auth: bool = False) -> str:
+    """The exact EHLO reply (lines joined with \\n) for these options: STARTTLS is offered before TLS only,
+    AUTH (when configured) over TLS only unless --auth-insecure."""
     gone = {k for name in disabled for k in EXTENSIONS[name]}
     words = ['PIPELINING', f'SIZE {size}', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING',
              'BINARYMIME', 'DSN']
+    if not tls:
+        words.append('STARTTLS')
+    if auth:
+        words.append('AUTH PLAIN LOGIN CRAM-MD5')
     lines = [hostname] + [w for w in words if w.split()[0] not in gone]
     return '\n'.join(f'250{"-" if i + 1 < len(lines) else " "}{l}' for i, l in enumerate(lines))
 

@@ -358,7 +358,7 @@ class TestCommandLine(LifecycleTest):
             ['--idle-timeout', '5parsecs'],
             ['--data-timeout', '0'],
             ['--drain-timeout', 'soon'],
-            ['--disable-extension', 'starttls'],
+            ['--disable-extension', 'tls'],
             ['--log-level', 'loud'],
             ['--hostname', 'two words'],
             ['stray-argument'],

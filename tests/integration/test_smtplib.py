@@ -36,7 +36,7 @@ class TestSmtplib(SmtplibTest):
         self.assertEqual(msg.decode().split('\n')[0], HOST)
         self.assertEqual(s.esmtp_features, {
             'pipelining': '', 'size': '10240', '8bitmime': '', 'smtputf8': '', 'enhancedstatuscodes': '',
-            'chunking': '', 'binarymime': '', 'dsn': ''})
+            'chunking': '', 'binarymime': '', 'dsn': '', 'starttls': ''})
         self.assertEqual(s.quit(), (221, b'2.0.0 Bye'))
         t = self.stop(d)
         self.assertTotals(t, {220: 1, 250: 1, 221: 1}, connections=1, transactions=0, refused=0)
