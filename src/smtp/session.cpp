@@ -21,10 +21,11 @@ void session::reply(reply_id id) {
     obs_.on_reply(describe(id).code);
 }
 
-// A refusal inside a transaction: the sink attributes it (to a flow) as well as counting the reply.
-void session::refuse(reply_id id) {
+// A refusal inside a transaction: the sink attributes it (to a flow) as well as counting the reply. `header` is
+// the header section read so far for a refusal at the end of data, else empty.
+void session::refuse(reply_id id, std::string_view header) {
     reply(id);
-    obs_.on_refusal(env_, header_, describe(id).code);
+    obs_.on_refusal(env_, header, describe(id).code);
 }
 
 void session::reply_raw(std::string_view text, unsigned short code) {
@@ -303,7 +304,6 @@ void session::do_mail(std::string_view args) {
 
 void session::do_rcpt(std::string_view args) {
     if (txn_ == txn::none) return reply(reply_id::need_mail);
-    header_.clear();  // refusals here carry no header
     if (txn_ == txn::bdat) return refuse(reply_id::bad_sequence);
     auto p = parse_path(args, "TO:", false);
     if (!p.ok) return refuse(p.error);
@@ -370,7 +370,7 @@ void session::finish_bdat_chunk() {
         return;
     }
     if (size_exceeded_) {  // refused at the chunk that crossed the limit; the transaction is over
-        refuse(reply_id::size_exceeded);
+        refuse(reply_id::size_exceeded, header_);
         return reset_transaction();
     }
     if (bdat_last_) return finish_message(body_kind::bdat);
@@ -480,7 +480,7 @@ std::size_t session::collect_header(std::string_view s) {
 
 void session::finish_message(body_kind kind) {
     if (size_exceeded_) {
-        refuse(reply_id::size_exceeded);
+        refuse(reply_id::size_exceeded, header_);
         return reset_transaction();
     }
     if (!header_done_) {  // no empty line: the whole message is its header section

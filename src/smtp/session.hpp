@@ -87,7 +87,7 @@ private:
 
     void reply(reply_id id);
     void reply_raw(std::string_view text, unsigned short code);
-    void refuse(reply_id id);
+    void refuse(reply_id id, std::string_view header = {});
 
     const profile& prof_;
     observer& obs_;

@@ -20,6 +20,13 @@ struct null_observer final : smtp::observer {
     void on_reply(unsigned short) noexcept override {}
 };
 
+// Accepts the password "pw" and the CRAM-MD5 digest "d"; a fixed challenge keeps runs comparable.
+struct fixed_auth final : smtp::authenticator {
+    bool check_password(std::string_view, std::string_view p) override { return p == "pw"; }
+    bool check_cram_md5(std::string_view, std::string_view, std::string_view d) override { return d == "d"; }
+    std::string challenge() override { return "<1.1@fuzz.test>"; }
+};
+
 struct fed {
     std::string output;
     std::size_t messages = 0;
@@ -41,6 +48,10 @@ inline fed feed_in_pieces(const smtp::profile& p, std::string_view in, std::stri
         pos += n;
         auto r = s.feed(pending);
         if (r.consumed > pending.size()) f.problem = "consumed more than given";
+        if (r.next == smtp::action::start_tls) {  // the server drops the rest: so does this run
+            f.output += s.output();
+            break;
+        }
         pending.erase(0, r.consumed);
         if (pending.size() > smtp::limits::command_line) f.problem = "unconsumed remainder over one command line";
         f.output += s.output();
@@ -72,6 +83,12 @@ inline std::string check_session_input(std::string_view data) {
     o.max_recipients = 1 + (static_cast<unsigned char>(data[0]) & 3);
     if (data[0] & 0x40) o.disable(smtp::extension::enhanced_status_codes);
     if (data[0] & 0x80) o.disable(smtp::extension::chunking);
+    static fixed_auth auth;
+    if (data[0] & 0x20) {  // STARTTLS and AUTH (offered in plaintext too)
+        o.tls_available = true;
+        o.auth = &auth;
+        o.auth_insecure = true;
+    }
     smtp::profile p(o);
     auto sizes = data.substr(1, 8);
     auto in = data.substr(9);

@@ -249,3 +249,11 @@ TEST_CASE("session: refusals inside a transaction reach the observer with their 
     CHECK(rec.refusals[2] == std::make_pair<unsigned short, std::string>(552, "X-Flow: big\r\n\r\n"));
     CHECK(rec.messages.empty());
 }
+
+TEST_CASE("session: a refused RCPT inside a BDAT transaction keeps the header being collected") {
+    auto p = test::make_profile();
+    auto r = test::for_each_split(p, hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 21\r\n"
+                                             "Subject: a long one\r\nRCPT TO:<c@y.test>\r\nBDAT 13 LAST\r\nX-More: b\r\n\r\n");
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].header == "Subject: a long one\r\nX-More: b\r\n\r\n");
+}
