@@ -74,6 +74,7 @@ void connection::watch() {
 void connection::on_watchdog(const error_code& ec) {
     if (closed_ || ec == boost::asio::error::operation_aborted) return;
     if (clock::now() < deadline_) return watch();
+    if (tls_pending_ && tls_) w_.counters().tls_failed.add();  // the handshake did not finish in time
     if (writing_ || lingering_ || tls_pending_ || session_.closing()) return close_now();
     log::debug("timeout", {{"session", std::to_string(session_.id())}});
     session_.timed_out();
@@ -212,13 +213,19 @@ void connection::on_handshake(const error_code& ec) {
     flush();
 }
 
-// Our last reply is out: half-close, then read and discard until the client closes or linger_time passes,
-// so that unread client bytes do not turn our close into a reset that destroys that reply. After QUIT the
-// client sends nothing more and a plain close is enough (it saves two system calls per connection); over TLS
-// we close at once too (the reply is already encrypted and sent).
+// Our last reply is out. Over TLS: send close_notify (RFC 8446 6.1) and close when the client answers or
+// linger_time passes. Over TCP: half-close, then read and discard until the client closes or linger_time
+// passes, so that unread client bytes do not turn our close into a reset that destroys that reply; after QUIT
+// the client sends nothing more and a plain close is enough (it saves two system calls per connection).
 void connection::close_gracefully() {
     if (lingering_) return;
-    if (session_.quit() || tls_) return close_now();
+    if (tls_) {
+        lingering_ = true;
+        set_deadline(clock::now() + linger_time);
+        tls_->async_shutdown([self = shared_from_this()](const error_code&) { self->close_now(); });
+        return;
+    }
+    if (session_.quit()) return close_now();
     lingering_ = true;
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);

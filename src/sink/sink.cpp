@@ -24,7 +24,7 @@ connection_sink::connection_sink(hub& h, std::size_t thread, std::string client)
       client_(std::move(client)) {}
 
 std::uint32_t connection_sink::flow_id(const smtp::envelope& env, std::string_view header) {
-    h_.key.name({&env, env.helo(), header, {}}, name_, scratch_);
+    h_.key.name({&env, env.helo(), header, env.auth_user()}, name_, scratch_);
     return flows_.id(name_);
 }
 
@@ -82,6 +82,7 @@ void connection_sink::on_message(const smtp::message_info& m) noexcept {
     cm->mail_from = m.env->mail_from();
     cm->helo = m.helo;
     cm->client = client_;
+    cm->tls = m.env->tls();
     cm->subject = header_value(m.header_section, "Subject", scratch_);
     for (std::size_t i = 0; i < m.env->recipient_count(); ++i) cm->rcpt_to.emplace_back(m.env->recipient_address(i));
     cm->size = m.size;
