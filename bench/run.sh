@@ -30,6 +30,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 SOURCE=/usr/sbin/smtp-source
 SINK=/usr/sbin/smtp-sink
+# stop_pid, cpu_ticks, free_port, start_logged, log_transactions, bench_meta
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 quick=0
 build=1
@@ -80,19 +83,6 @@ if ((build)); then bash "$ROOT/scripts/build.sh"; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-bench.XXXXXX")
 server_pid=""
 
-# Stops one process we started: SIGTERM, up to $2 seconds of grace, then SIGKILL. Returns its exit status.
-stop_pid() {
-    local pid=$1 grace=${2:-5} i rc=0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
-
 cleanup() {
     if [[ -n $server_pid ]]; then stop_pid "$server_pid" 2 || true; fi
     rm -rf "$work"
@@ -100,33 +90,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# utime + stime of a process, all its threads included, in clock ticks.
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat")
-    stat=${stat##*) }           # drop "pid (comm) ": what is left starts at field 3, state
-    # shellcheck disable=SC2086
-    set -- $stat
-    echo $((${12} + ${13}))
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Starts smtp-blackhole with $1 threads; sets server_pid and port, leaves its stderr in $work/server.err.
 start_blackhole() {
-    local i
-    : >"$work/server.err"
-    "$BIN" --smtp-listen 127.0.0.1:0 --threads "$1" --drain-timeout 2s --log-level info 2>"$work/server.err" &
-    server_pid=$!
-    port=""
-    for ((i = 0; i < 100; i++)); do
-        port=$(sed -n 's/.*listening smtp 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/server.err" | head -n1)
-        [[ -n $port ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
+    start_logged "$work/server.err" 100 \
+        "$BIN" --smtp-listen 127.0.0.1:0 --threads "$1" --drain-timeout 2s --log-level info && return 0
     echo "run.sh: smtp-blackhole did not start:" >&2
     cat "$work/server.err" >&2
     exit 1
@@ -163,10 +130,10 @@ stop_and_count() {
     server_pid=""
     if [[ $kind == sink ]]; then
         n=$(tr '\r' '\n' <"$work/server.out" | sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' | tail -n1)
+        counted=${n:--1}
     else
-        n=$(sed -n 's/.*msg=totals .*transactions=\([0-9][0-9]*\).*/\1/p' "$work/server.err" | tail -n1)
+        counted=$(log_transactions "$work/server.err")
     fi
-    counted=${n:--1}
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)   # other work on the machine skews numbers; the report shows it
@@ -243,17 +210,10 @@ elif perf stat -x, -e cycles true 2>&1 | grep -q 'not supported'; then
 else
     perf_note="not measured (perf works here; not wired in)"
 fi
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$ROOT" status --porcelain -- src 2>/dev/null) ]]; then commit="$commit (src/ has uncommitted changes)"; fi
-python3 "$ROOT/bench/report.py" "$results" \
-    --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
-    --meta "nproc=$(nproc)" \
+meta=()
+bench_meta "$ROOT" "$BIN"
+python3 "$ROOT/bench/report.py" "$results" "${meta[@]}" \
     --meta "load=$load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end" \
-    --meta "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
-    --meta "kernel=$(uname -sr)" \
-    --meta "blackhole=$("$BIN" --version 2>/dev/null | head -n1), commit $commit" \
-    --meta "postfix=$(postconf -dh mail_version 2>/dev/null || echo unknown)" \
-    --meta "clk_tck=$(getconf CLK_TCK)" \
     --meta "mode=$( ((quick)) && echo quick || echo full )" \
     --meta "perf=$perf_note" \
     --meta "elapsed=${SECONDS}" \
