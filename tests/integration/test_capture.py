@@ -1,10 +1,10 @@
-"""The capture ring: its two bounds (messages and bytes) with evictions counted, truncation of large messages,
-raw bytes exactly as received (8-bit DATA with dot-stuffed lines, binary BDAT, SMTPUTF8), message metadata and
-headers, newest-first order, the flow filter and limit, DELETE, and sampling (--sample-rate,
---sample-first-per-flow)."""
+"""The capture ring: its two bounds (messages and bytes) with evictions counted, truncation of large messages, raw
+bytes exactly as received (8-bit DATA with dot-stuffed lines, binary BDAT, SMTPUTF8), message metadata and
+headers (non-UTF-8 bytes as U+FFFD), newest-first order, the flow filter and limit, DELETE, and sampling
+(--sample-rate, --sample-first-per-flow, whose quota restarts when the ring is emptied)."""
 import time
 
-from api import FlowTest, flow_message, metric, parse_ts
+from api import FlowTest, flow_message, metric, parse_ts, quote
 from daemon import BYE, MAIL_OK, QUEUED_RE, RCPT_OK
 
 
@@ -92,6 +92,19 @@ class TestBounds(CaptureCase):
         self.assertEqual(names, ['X-Flow', 'Subject'] + [f'X-Pad-{i:02d}' for i in range(30)])
         # The flow counts the full sizes.
         self.assertEqual(self.flow(d, 't')['bytes'], len(big) + len(exact) + len(one_more) + len(fat))
+
+
+    def test_header_section_over_64k(self):
+        # Documented limit (README, "The capture ring"): the header section is read up to 64 KiB; a capture keeps
+        # that much of it even past --capture-max-message, and fields beyond it are not seen (subject, flow).
+        d = self.begin('--capture-max-message', '1000')
+        pad = b''.join(b'X-Pad-%05d: ' % i + b'p' * 60 + b'\r\n' for i in range(1500))  # 112,500 octets
+        header = pad + b'X-Flow: huge\r\nSubject: huge header\r\n\r\n'
+        msg = header + b'body\r\n' * 10
+        self.deliver(d, msg)
+        (m,) = self.captured(d, 1)
+        self.assertEqual((m['size'], m['truncated'], m['subject'], m['flow']), (len(msg), True, '', '_default'))
+        self.assertEqual(self.raw(d, m['id']), header[:64 * 1024], 'the first 64 KiB of the header section')
 
 
 class TestRaw(CaptureCase):
@@ -195,6 +208,13 @@ class TestMetadata(CaptureCase):
         all_ = self.captured(d, 6)
         self.assertEqual(self.subjects(all_), ['s5', 's4', 's3', 's2', 's1', 's0'])
         self.assertEqual([m['flow'] for m in all_], ['b', 'a'] * 3)
+        self.deliver(d, flow_message('a/b+c', 'enc'))  # a name that needs percent-encoding in the query
+        self.assertEqual(self.subjects(self.messages(d, 'flow=' + quote('a/b+c'))), ['enc'])
+        self.assertEqual(self.subjects(self.messages(d, 'flow=a%2Fb%2Bc')), ['enc'])
+        self.assertEqual(self.get_json(d, '/api/v1/messages', method='DELETE'), {'deleted': 7})
+        for i in range(6):
+            self.deliver(d, flow_message('a' if i % 2 == 0 else 'b', f's{i}'))
+        self.captured(d, 6)
         cases = [('flow=a', ['s4', 's2', 's0']), ('flow=b', ['s5', 's3', 's1']), ('limit=2', ['s5', 's4']),
                  ('flow=a&limit=1', ['s4']), ('limit=1&flow=b', ['s5']), ('flow=zzz', []),
                  ('limit=1000', ['s5', 's4', 's3', 's2', 's1', 's0'])]
@@ -231,6 +251,18 @@ class TestMetadata(CaptureCase):
         self.assertEqual(self.subjects(self.captured(d, 1)), ['after'])
 
 
+    def test_non_utf8_header_bytes_show_as_replacement_characters(self):
+        d = self.begin()
+        msg = b'X-Flow: latin\r\nSubject: caf\xe9 \xff\r\nX-Bin: a\x80b\r\n\r\nbody \xe9\r\n'
+        self.deliver(d, msg, mail_params='BODY=8BITMIME')
+        (m,) = self.captured(d, 1)
+        self.assertEqual(m['subject'], 'caf\ufffd \ufffd')
+        self.assertEqual(self.message(d, m['id'])['headers'],
+                         [{'name': 'X-Flow', 'value': 'latin'}, {'name': 'Subject', 'value': 'caf\ufffd \ufffd'},
+                          {'name': 'X-Bin', 'value': 'a\ufffdb'}])
+        self.assertEqual(self.raw(d, m['id']), msg)
+
+
 class TestSampling(CaptureCase):
     def send_plan(self, d, plan):
         c = self.smtp(d)
@@ -256,6 +288,18 @@ class TestSampling(CaptureCase):
         self.captured(d, 2)
         time.sleep(0.2)
         self.assertEqual(self.subjects(self.messages(d)), ['b2', 'a0'])
+
+    def test_first_per_flow_quota_restarts_when_the_ring_is_emptied(self):
+        d = self.begin('--sample-rate', '0', '--sample-first-per-flow', '1')
+        self.send_plan(d, ['a', 'a', 'b'])
+        self.captured(d, 2)
+        time.sleep(0.2)
+        self.assertEqual(self.subjects(self.messages(d)), ['b2', 'a0'])
+        self.assertEqual(self.get_json(d, '/api/v1/messages', method='DELETE'), {'deleted': 2})
+        self.send_plan(d, ['a', 'a', 'c'])
+        self.captured(d, 2)
+        time.sleep(0.2)
+        self.assertEqual(self.subjects(self.messages(d)), ['c2', 'a0'])
 
     def test_rate_0_first_0_keeps_nothing(self):
         d = self.begin('--sample-rate', '0', '--sample-first-per-flow', '0')

@@ -1,6 +1,9 @@
 """Flows: exact per-flow counts under concurrency (API, /metrics and the final totals agree), every flow-key
-extractor and their fallback order, sanitised names and the 128-byte cap, the --max-flows bound (_overflow),
-refusals per flow by code, the long-poll wait (early answer and timeout), resets, and flag errors."""
+extractor (auth-user after AUTH PLAIN, `none`) and their fallback order, sanitised names and the 128-byte cap,
+the --max-flows bound (_overflow), refusals per flow by code, the long-poll wait (early answer and timeout),
+resets (a reset of all frees the --max-flows bound), the header field split across BDAT chunks and reads or after
+64 KiB of other fields, and flag errors."""
+import base64
 import smtplib
 import threading
 import time
@@ -26,7 +29,7 @@ class FlowCase(FlowTest):
 
 class TestExactCounts(FlowCase):
     def test_concurrent_senders_exact_per_flow(self):
-        k_conns, per_conn, n_flows = 6, 25, 5
+        k_conns, per_conn, n_flows = 8, 40, 5
         d = self.begin('--threads', '2')
         expected = {}  # flow -> [messages, recipients, bytes]
         lock = threading.Lock()
@@ -48,13 +51,35 @@ class TestExactCounts(FlowCase):
             except Exception as e:  # noqa: BLE001 (reported below)
                 errors.append(f'sender {k}: {e!r}')
 
+        # Scrapes while the senders run: the counters never go down and never pass the final numbers.
+        scrapes = []
+        senders_done = threading.Event()
+
+        def scraper():
+            try:
+                while not senders_done.is_set() and len(scrapes) < 500:
+                    m = self.metrics(d)
+                    scrapes.append((metric(m, 'smtp_blackhole_transactions_total'),
+                                    sum(metric_labels(m, 'smtp_blackhole_flow_messages_total', 'flow').values())))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(f'scraper: {e!r}')
+
         threads = [threading.Thread(target=sender, args=(k,)) for k in range(k_conns)]
+        scrape_thread = threading.Thread(target=scraper)
+        scrape_thread.start()
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
-        self.assertFalse(any(t.is_alive() for t in threads), 'a sender hung')
+        senders_done.set()
+        scrape_thread.join(20)
+        self.assertFalse(any(t.is_alive() for t in threads + [scrape_thread]), 'a sender or the scraper hung')
         self.assertEqual(errors, [])
+        self.assertGreater(len(scrapes), 1)
+        for a, b in zip(scrapes, scrapes[1:]):
+            self.assertLessEqual(a[0], b[0], 'transactions_total went down')
+            self.assertLessEqual(a[1], b[1], 'the sum of flow_messages_total went down')
+        self.assertLessEqual(max(s[1] for s in scrapes), k_conns * per_conn)
         want = {n: tuple(v) for n, v in expected.items()}
         self.assertEqual(len(want), n_flows)
         self.assertEqual(sum(v[0] for v in want.values()), k_conns * per_conn)
@@ -71,6 +96,15 @@ class TestExactCounts(FlowCase):
             got = {n: v for n, v in metric_labels(m, fam, 'flow').items() if v != 0}
             self.assertEqual(got, {n: float(c[idx]) for n, c in want.items()}, fam)
         self.assertEqual(metric(m, 'smtp_blackhole_transactions_total'), k_conns * per_conn)
+
+        # Every message is in the capture ring (default --sample-rate 1), under its flow.
+        captured = self.captured(d, k_conns * per_conn, 'limit=1000')
+        self.assertEqual(len(captured), k_conns * per_conn)
+        for m in captured:
+            k, i = (int(x[1:]) for x in m['subject'].split())
+            self.assertEqual(m['flow'], f'flow-{(k * 7 + i) % n_flows}', m)
+            self.assertEqual((m['mail_from'], m['helo']), (f's{k}@test', f'c{k}.test'), m)
+        self.assertEqual(len({m['subject'] for m in captured}), k_conns * per_conn)
 
         t = self.stop(d)
         self.assertEqual(t['transactions'], sum(v[0] for v in want.values()))
@@ -174,6 +208,34 @@ class TestExtractors(FlowCase):
         for what, msg, sender, helo, want in cases:
             with self.subTest(what):
                 self.assertLandsIn(d, want, lambda: self.deliver(d, msg, mail_from=sender, helo=helo), what)
+
+    def test_auth_user(self):
+        d = self.begin('--auth', 'any', '--auth-insecure', '--flow-key', 'auth-user,rcpt-tag')
+        for what, user, want in (('plain user', 'alice', 'alice'), ('sanitised', 'bob smith\u00e9', 'bob_smith__')):
+            with self.subTest(what):
+                def send():
+                    c = self.smtp(d)
+                    token = base64.b64encode(b'\0' + user.encode() + b'\0secret').decode()
+                    self.assertEqual(c.cmd(f'AUTH PLAIN {token}'), '235 2.7.0 Authentication successful')
+                    for i in range(2):  # the user stays for every transaction of the session
+                        self.assertRegex(self.transaction(c, flow_message('hdr', f'{what} {i}'),
+                                                          rcpts=['u+tag@x.test']), QUEUED_RE)
+                    self.quit(c)
+                before = self.flow(d, want)['messages']
+                send()
+                self.assertEqual(self.flow(d, want)['messages'] - before, 2, what)
+        # Without AUTH the next extractor names the flow.
+        self.assertLandsIn(d, 'tag', lambda: self.deliver(d, flow_message('hdr', 'x'), rcpts=['u+tag@x.test']),
+                           'no AUTH')
+
+    def test_flow_key_none(self):
+        d = self.begin('--flow-key', 'none')
+        for what, msg, rcpts in (('header', flow_message('signup', 'a'), ['u+tag@x.test']),
+                                 ('tag', flow_message(None, 'b'), ['u+tag@x.test']),
+                                 ('nothing', flow_message(None, 'c'), ['p@x.test'])):
+            with self.subTest(what):
+                self.assertLandsIn(d, '_default', lambda: self.deliver(d, msg, rcpts=rcpts), what)
+        self.assertEqual(sorted(self.flows(d)[0]), ['_default'])
 
     def test_bad_flow_key_lists_exit_2(self):
         for key in ('bogus', 'header', 'header:', 'rcpt-tag,nope', 'helo;rcpt-tag', 'rcpt-tags', 'mail-to'):
@@ -324,6 +386,56 @@ class TestRefusals(FlowCase):
         self.assertEqual((t['transactions'], t['recipients'], t['refused']), (1, 2, 3))
 
 
+class TestHeaderSection(FlowCase):
+    """Where the header field sits: split across BDAT chunks or TCP writes, a message without a body, a BDAT
+    refusal, and a field after more than 64 KiB of other header fields."""
+
+    def test_header_split_across_bdat_chunks_and_writes(self):
+        d = self.begin()
+        c = self.smtp(d)
+        self.assertEqual(c.cmd('MAIL FROM:<a@test>'), MAIL_OK)
+        self.assertEqual(c.cmd('RCPT TO:<u+envelope@test>'), RCPT_OK)
+        c.send(b'BDAT 4\r\nX-Fl')
+        self.assertEqual(c.reply(), '250 2.0.0 4 octets received')
+        rest = b'ow: split\r\n\r\nbody\r\n'
+        c.send(b'BDAT %d LAST\r\n' % len(rest) + rest)
+        self.assertRegex(c.reply(), QUEUED_RE)
+        self.assertEqual(c.cmd('MAIL FROM:<a@test>'), MAIL_OK)
+        self.assertEqual(c.cmd('RCPT TO:<u+envelope@test>'), RCPT_OK)
+        self.assertEqual(c.cmd('DATA'), DATA_GO)
+        for piece in (b'Subject: x\r\nX-Fl', b'ow: dsp', b'lit\r', b'\n\r\nbody\r\n.\r\n'):
+            c.send(piece)
+            time.sleep(0.05)  # separate reads
+        self.assertRegex(c.reply(), QUEUED_RE)
+        self.assertRegex(self.transaction(c, b'X-Flow: nobody\r\n'), QUEUED_RE)  # all header, no body
+        self.quit(c)
+        self.assertEqual({n: f['messages'] for n, f in self.flows(d)[0].items()},
+                         {'split': 1, 'dsplit': 1, 'nobody': 1})
+
+    def test_bdat_552_counts_under_the_header_flow(self):
+        d = self.begin('--max-message-size', '100')
+        c = self.smtp(d)
+        self.assertEqual(c.cmd('MAIL FROM:<a@test>'), MAIL_OK)
+        self.assertEqual(c.cmd('RCPT TO:<u+env@test>'), RCPT_OK)
+        chunk = b'X-Flow: bdatbig\r\n\r\n' + b'a' * 40
+        c.send(b'BDAT %d\r\n' % len(chunk) + chunk)
+        self.assertEqual(c.reply(), f'250 2.0.0 {len(chunk)} octets received')
+        c.send(b'BDAT 60 LAST\r\n' + b'b' * 60)
+        self.assertEqual(c.reply(), SIZE_EXCEEDED)
+        self.quit(c)
+        fl, _ = self.flows(d)
+        self.assertEqual({n: (f['messages'], f['refused_by_code']) for n, f in fl.items()},
+                         {'bdatbig': (0, {'552': 1})})
+
+    def test_field_after_64k_of_header_fields_is_not_seen(self):
+        # Documented limit: flow keys read the first 64 KiB of the header section (README, "Flows").
+        d = self.begin()
+        pad = b''.join(b'X-Pad-%05d: ' % i + b'p' * 60 + b'\r\n' for i in range(1500))  # 112,500 octets
+        msg = pad + b'X-Flow: late\r\nSubject: s\r\n\r\nbody\r\n'
+        self.assertLandsIn(d, 'env', lambda: self.deliver(d, msg, rcpts=['u+env@test']),
+                           'X-Flow after 112,500 octets of other header fields: the next extractor names it')
+
+
 class TestWait(FlowCase):
     def later(self, delay, fn):
         """Runs fn after delay seconds in a thread; returns (thread, errors)."""
@@ -465,6 +577,20 @@ class TestResets(FlowCase):
         self.assertEqual({n: self.counts(f) for n, f in fl.items()}, {'b': (1, 1, 333)})
         t = self.stop(d)
         self.assertEqual((t['transactions'], t['bytes']), (7, sum(sizes['a']) + sum(sizes['b']) + 222 + 333))
+
+    def test_reset_all_frees_the_max_flows_bound(self):
+        d = self.begin('--max-flows', '2')
+        for name in ('a', 'b', 'c'):
+            self.deliver(d, flow_message(name, name))
+        fl, overflow = self.flows(d)
+        self.assertEqual(({n: f['messages'] for n, f in fl.items()}, overflow), ({'a': 1, 'b': 1, '_overflow': 1}, 1))
+        self.assertEqual(self.request(d, 'DELETE', '/api/v1/flows').status, 200)
+        for name in ('c', 'd', 'e'):
+            self.deliver(d, flow_message(name, name))
+        fl, overflow = self.flows(d)
+        self.assertEqual(({n: f['messages'] for n, f in fl.items()}, overflow), ({'c': 1, 'd': 1, '_overflow': 1}, 1))
+        # The metric counts every message ever put under _overflow (never reset).
+        self.assertEqual(metric(self.metrics(d), 'smtp_blackhole_flows_overflow_total'), 2)
 
     def test_unseen_flow(self):
         d = self.begin()

@@ -1,6 +1,10 @@
-"""The HTTP surface: listeners (--http-listen, logged once each), /healthz, errors as JSON (404, 405, 400),
-/metrics in Prometheus text format with the documented names, and its values against the final totals."""
+"""The HTTP surface: listeners (--http-listen, logged once each), /healthz, errors as JSON (404, 405, 400), /metrics
+in Prometheus text format with the documented names, its values against the final totals, the page at /, and a
+pending wait answered 408 at SIGTERM."""
+import http.client
 import socket
+import threading
+import time
 
 from api import FlowTest, flow_message, http_request, metric, metric_labels, parse_prometheus, stuff
 from daemon import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, TOO_MANY_RCPTS, UNKNOWN, parse_kv
@@ -35,6 +39,21 @@ class TestListeners(FlowTest):
         for _, port in d.http_endpoints:
             self.assertEqual(http_request(port, 'GET', '/api/v1/flows/both').json()['messages'], 1)
 
+    def test_keep_alive_connection_serves_many_requests(self):
+        d = self.begin()
+        conn = http.client.HTTPConnection('127.0.0.1', d.http_port, timeout=10)
+        self.addCleanup(conn.close)
+        for method, path, body, status in (('GET', '/healthz', None, 200), ('GET', '/nope', None, 404),
+                                           ('POST', '/api/v1/flows', b'x' * 100, 405),
+                                           ('GET', '/api/v1/messages?limit=abc', None, 400),
+                                           ('GET', '/api/v1/flows', None, 200), ('GET', '/metrics', None, 200),
+                                           ('DELETE', '/api/v1/messages', None, 200), ('GET', '/healthz', None, 200)):
+            conn.request(method, path, body=body)
+            r = conn.getresponse()
+            data = r.read()
+            self.assertEqual(r.status, status, f'{method} {path}: {data!r}')
+            self.assertFalse(r.will_close, f'{method} {path}: the server closes a keep-alive connection')
+
     def test_http_port_in_use_cannot_start(self):
         s = socket.socket()
         self.addCleanup(s.close)
@@ -56,6 +75,37 @@ class TestListeners(FlowTest):
         c.send(b'\r\n\r\nbody\r\n.\r\n')
         self.assertRegex(c.reply(), QUEUED_RE)
         self.assertEqual(self.flow(d, 'slow')['messages'], 1)
+
+
+class TestShutdown(FlowTest):
+    def test_sigterm_answers_a_pending_wait_at_once(self):
+        d = self.begin()
+        self.deliver(d, flow_message('w', 'one'))
+        got = []
+        t = threading.Thread(target=lambda: got.append(
+            self.request(d, 'GET', '/api/v1/flows/w/wait?messages=5&timeout=60', timeout=30)), daemon=True)
+        t.start()
+        time.sleep(0.5)  # the wait is pending
+        self.assertEqual(got, [])
+        t0 = time.monotonic()
+        totals = self.stop(d)
+        t.join(10)
+        self.assertEqual(len(got), 1, 'the pending wait got no answer')
+        r = got[0]
+        self.assertEqual(r.status, 408, r)
+        self.assertLess(r.elapsed, 5, 'answered at its timeout, not at the shutdown')
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual((r.json()['flow'], r.json()['messages']), ('w', 1))
+        self.assertEqual(totals['transactions'], 1)
+        with self.assertRaises(OSError):
+            http_request(d.http_port, 'GET', '/healthz', timeout=2)
+
+    def test_page(self):
+        d = self.begin()
+        r = self.request(d, 'GET', '/')
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.content_type.startswith('text/html'), r)
+        self.assertIn(b'<html', r.body.lower())
 
 
 class TestErrors(FlowTest):
