@@ -99,7 +99,7 @@ src_cpu=0
 for ((i = 0; i < src_runs; i++)); do
     c=$(client_cpu timeout 60 "$SOURCE" -s 20 -m 2000 -l 1024 -d -f s@loadgen.test -t r@sink.test -M loadgen.test \
         "127.0.0.1:$port")
-    src_cpu=$(python3 -c "print($src_cpu + $c)")
+    src_cpu=$(python3 -c "print(round($src_cpu + $c, 3))")
 done
 cmp_rows=()
 cmp_rows+=("| smtp-source (-s 20 -d, one command per round trip) | $src_n | $src_cpu | $(python3 -c "print(round($src_n / $src_cpu))") |")
