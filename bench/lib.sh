@@ -1,4 +1,4 @@
-# Helpers shared by the bench/ scripts (run.sh, sink_cost.sh). Sourced, not run: it defines functions and
+# Helpers shared by the bench/ scripts (run.sh, sink_cost.sh, tls.sh, loadgen.sh). Sourced, not run: it defines functions and
 # sets nothing else. The callers run under `set -euo pipefail`.
 # shellcheck shell=bash
 
@@ -81,4 +81,33 @@ bench_meta() {
         --meta "postfix=$(postconf -dh mail_version 2>/dev/null || echo unknown)"
         --meta "clk_tck=$(getconf CLK_TCK)"
     )
+}
+
+# The options every bench script takes: --quick, --no-build, --out FILE, --help (prints the script's opening
+# comment). Sets quick, build and out. $1 is the script ($0); the names in BENCH_FLAGS (e.g. "--profile") are
+# also accepted and set to 1 in the associative array `flag`.
+bench_args() {
+    local script=$1
+    shift
+    quick=0
+    build=1
+    out=""
+    declare -gA flag=()
+    while (($#)); do
+        case $1 in
+            --quick) quick=1 ;;
+            --no-build) build=0 ;;
+            --out) out=${2:?--out needs a file}; shift ;;
+            -h|--help) sed -n '2,/^set -euo/p' "$script" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+            *)
+                if [[ " ${BENCH_FLAGS:-} " == *" $1 "* ]]; then
+                    flag[$1]=1
+                else
+                    echo "$(basename "$script"): unknown argument: $1 (see --help)" >&2
+                    exit 2
+                fi
+                ;;
+        esac
+        shift
+    done
 }

@@ -19,19 +19,7 @@ SOURCE=/usr/sbin/smtp-source
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-quick=0
-build=1
-out=""
-while (($#)); do
-    case $1 in
-        --quick) quick=1 ;;
-        --no-build) build=0 ;;
-        --out) out=${2:?--out needs a file}; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "loadgen.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
+bench_args "$0" "$@"
 ((build)) && "$ROOT/scripts/build.sh"
 if ((quick)); then n=20000; rounds=1; src_runs=2; else n=500000; rounds=3; src_runs=25; fi
 

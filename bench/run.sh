@@ -34,19 +34,7 @@ SINK=/usr/sbin/smtp-sink
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-quick=0
-build=1
-out=""
-while (($#)); do
-    case $1 in
-        --quick) quick=1 ;;
-        --no-build) build=0 ;;
-        --out) out=${2:?--out needs a file}; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
+bench_args "$0" "$@"
 
 # Shapes: size_bytes concurrency msgs_per_conn total_messages. Totals put the slower server at a few seconds
 # per shape and round; a "per conn > 1" total must be a multiple of per_conn * concurrency.

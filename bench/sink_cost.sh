@@ -44,19 +44,7 @@ REPORT=$ROOT/bench/sink_cost_report.py
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-quick=0
-build=1
-out=""
-while (($#)); do
-    case $1 in
-        --quick) quick=1 ;;
-        --no-build) build=0 ;;
-        --out) out=${2:?--out needs a file}; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "sink_cost.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
+bench_args "$0" "$@"
 
 # Messages per measurement, by shape (a multiple of 20 x $flows keeps the sessions' shares even).
 # Timed totals put the 1 KiB and the 100 KiB runs at one to two seconds each; callgrind totals make the

@@ -35,21 +35,9 @@ HELPER=$ROOT/bench/tls_helper.py
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-quick=0
-build=1
-profile=0
-out=""
-while (($#)); do
-    case $1 in
-        --quick) quick=1 ;;
-        --no-build) build=0 ;;
-        --profile) profile=1 ;;
-        --out) out=${2:?--out needs a file}; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "tls.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
+BENCH_FLAGS="--profile"
+bench_args "$0" "$@"
+profile=${flag[--profile]:-0}
 
 # stime_s: s_time's -time (it stops at the first whole second past it, so a run takes stime_s to stime_s+1).
 # py_s: seconds per Python handshake row. Message shapes: size conns per_conn.
