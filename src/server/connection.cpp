@@ -195,7 +195,11 @@ void connection::on_handshake(const error_code& ec) {
     tls_pending_ = false;
     if (closed_) return;
     if (ec) {
-        w_.counters().tls_failed.add();
+        // A TLS 1.3 client that hangs up as soon as its side is done makes our session-ticket write fail: its
+        // handshake succeeded, so it is not counted as a failure.
+        auto state = SSL_get_state(tls_->native_handle());
+        bool client_done = state == TLS_ST_SW_SESSION_TICKET || SSL_is_init_finished(tls_->native_handle());
+        (client_done ? w_.counters().tls_ok : w_.counters().tls_failed).add();
         log::debug("TLS handshake failed", {{"session", std::to_string(session_.id())}, {"error", ec.message()}});
         return close_now();
     }

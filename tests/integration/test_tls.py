@@ -3,9 +3,11 @@ certificate fingerprints against the logged ones; session resumption (TLS 1.2 an
 plaintext-injection defence (CVE-2011-0411 class); SIGHUP reloads; bad certificate files at start;
 --require-tls; and abuse (ClientHello on the plain port, plaintext on smtps, silent handshakes, garbage after
 STARTTLS) that must cost only the one session. Every count is checked exactly against the final totals."""
+import re
 import signal
 import smtplib
 import ssl
+import subprocess
 import time
 
 from api import http_request
@@ -97,6 +99,21 @@ class TestOpensslClient(TlsTest):
 
     def test_resumption_tls13_smtps(self):
         self.resumption('-tls1_3', 'TLSv1.3', False)
+
+
+class TestHandshakeCounting(TlsTest):
+    def test_client_hanging_up_after_its_tls13_handshake_is_not_a_failure(self):
+        # openssl s_time -new closes as soon as its side of the handshake is done, before reading the session
+        # tickets the server sends after it: those handshakes succeeded and must count as ok, not failed.
+        d = self.start_tls()
+        out = subprocess.run(['openssl', 's_time', '-connect', f'127.0.0.1:{d.smtps_ports[0]}', '-new', '-tls1_3',
+                              '-time', '1'], capture_output=True, text=True, timeout=30).stdout
+        m = re.search(r'(\d+) connections in [\d.]+ real seconds', out)
+        self.assertIsNotNone(m, out)
+        n = int(m.group(1))
+        self.assertGreater(n, 0)
+        t = self.stop(d)
+        self.assertEqual((t['tls_handshakes'], t['tls_failed']), (n, 0), t)
 
 
 class TestStarttlsProtocol(TlsTest):
