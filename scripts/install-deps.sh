@@ -9,7 +9,7 @@ packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev libssl-dev libcxxopts-dev prometheus-cpp-dev doctest-dev
   # tests and benchmarks: real SMTP clients and postfix's smtp-source / smtp-sink
-  python3 swaks postfix openssl procps
+  python3 swaks postfix openssl procps systemd
   # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as
   # Debian's npm package next to Debian's nodejs)
   chromium fonts-liberation nodejs
