@@ -1,6 +1,8 @@
 // Command-line parsing and validation for smtp-blackhole-loadgen. Defaults are the ones in loadgen/README.md.
 #include "options.hpp"
 
+#include "cli/units.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cxxopts.hpp>
@@ -43,19 +45,14 @@ std::chrono::milliseconds parse_seconds(std::string s, const char* flag) {
 target parse_target(const std::string& s) {
     target t;
     t.text = s;
-    std::string port;
-    if (!s.empty() && s.front() == '[') {
-        auto close = s.find(']');
-        if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
-            throw usage_error("bad --target '" + s + "' (expected HOST:PORT or [v6]:PORT)");
-        t.host = s.substr(1, close - 1);
-        port = s.substr(close + 2);
-    } else {
-        auto colon = s.rfind(':');
-        if (colon == std::string::npos || colon == 0) throw usage_error("bad --target '" + s + "' (expected HOST:PORT)");
-        t.host = s.substr(0, colon);
-        port = s.substr(colon + 1);
+    cli::host_port hp;
+    try {
+        hp = cli::split_host_port(s);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(std::string("--target: ") + e.what());
     }
+    t.host = hp.host;
+    const auto& port = hp.port;
     auto p = parse_number<unsigned>(port, "--target port");
     if (p == 0 || p > 65535) throw usage_error("bad --target port in '" + s + "'");
     t.port = port;
@@ -66,17 +63,13 @@ target parse_target(const std::string& s) {
 
 std::uint64_t parse_size(const std::string& s) {
     std::uint64_t n = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (r.ec != std::errc{} || r.ptr == s.data()) throw usage_error("bad --size '" + s + "'");
-    std::string unit(r.ptr, s.data() + s.size());
-    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
-    std::uint64_t m = 1;
-    if (unit == "k" || unit == "kib") m = 1ull << 10;
-    else if (unit == "m" || unit == "mib") m = 1ull << 20;
-    else if (unit == "g" || unit == "gib") m = 1ull << 30;
-    else if (!unit.empty() && unit != "b") throw usage_error("bad size unit in '" + s + "' (use K, M or G)");
-    if (n > (1ull << 40) / m) throw usage_error("--size '" + s + "' is too large");
-    return n * m;
+    try {
+        n = cli::parse_size(s);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(std::string("--size: ") + e.what());
+    }
+    if (n > (1ull << 40)) throw usage_error("--size '" + s + "' is too large");
+    return n;
 }
 
 plan parse_options(int argc, char** argv) {

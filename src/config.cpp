@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cli/units.hpp"
 #include "sink/flow_key.hpp"
 
 namespace config {
@@ -38,19 +39,11 @@ std::uint64_t checked_mul(std::uint64_t n, std::uint64_t m, const std::string& s
 }  // namespace
 
 std::uint64_t parse_size(const std::string& s) {
-    auto [n, unit] = number_and_unit(s, "size");
-    std::uint64_t m = 0;
-    if (unit.empty() || unit == "b")
-        m = 1;
-    else if (unit == "k" || unit == "kb" || unit == "kib")
-        m = 1ull << 10;
-    else if (unit == "m" || unit == "mb" || unit == "mib")
-        m = 1ull << 20;
-    else if (unit == "g" || unit == "gb" || unit == "gib")
-        m = 1ull << 30;
-    else
-        throw error("bad size unit in '" + s + "' (use K, M or G)");
-    return checked_mul(n, m, s, "size");
+    try {
+        return cli::parse_size(s);
+    } catch (const std::invalid_argument& e) {
+        throw error(e.what());
+    }
 }
 
 std::chrono::milliseconds parse_duration(const std::string& s) {
@@ -73,20 +66,14 @@ std::chrono::milliseconds parse_duration(const std::string& s) {
 
 server::listen_address parse_listen(const std::string& s) {
     server::listen_address l;
-    std::string host, port;
-    if (!s.empty() && s.front() == '[') {
-        auto close = s.find(']');
-        if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
-            throw error("bad listen address '" + s + "' (expected [v6]:port)");
-        host = s.substr(1, close - 1);
-        port = s.substr(close + 2);
-    } else {
-        auto colon = s.rfind(':');
-        if (colon == std::string::npos || s.find(':') != colon)
-            throw error("bad listen address '" + s + "' (expected ADDR:PORT or [v6]:port)");
-        host = s.substr(0, colon);
-        port = s.substr(colon + 1);
+    cli::host_port hp;
+    try {
+        hp = cli::split_host_port(s);
+    } catch (const std::invalid_argument& e) {
+        throw error(std::string("listen address: ") + e.what());
     }
+    const auto& host = hp.host;
+    const auto& port = hp.port;
     boost::system::error_code ec;
     auto addr = boost::asio::ip::make_address(host, ec);
     if (ec) throw error("bad listen address '" + s + "': '" + host + "' is not an IP address");
