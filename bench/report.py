@@ -139,6 +139,23 @@ def render(rows, meta, clk_tck):
     return "\n".join(lines) + "\n"
 
 
+def finish(rows, check, meta_args, out, problems_of, render_with):
+    """The end of every bench report script. check: print the problems on stderr, 1 if there are any (or no
+    rows at all). Otherwise: render the markdown with the --meta key=value pairs, print it, save it to `out`."""
+    if check:
+        trouble = problems_of(rows)
+        for t in trouble:
+            print(f"bench: {t}", file=sys.stderr)
+        return 1 if trouble or not rows else 0
+    meta = dict(m.split("=", 1) for m in meta_args)
+    text = render_with(rows, meta, int(meta.get("clk_tck", "100")))
+    sys.stdout.write(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("results")
@@ -146,19 +163,7 @@ def main():
     ap.add_argument("--out", help="also write the report here")
     ap.add_argument("--check", action="store_true", help="print nothing; exit 1 on lost messages or client errors")
     a = ap.parse_args()
-    rows = load(a.results)
-    if a.check:
-        trouble = problems(rows)
-        for p in trouble:
-            print(f"bench: {p}", file=sys.stderr)
-        return 1 if trouble or not rows else 0
-    meta = dict(m.split("=", 1) for m in a.meta)
-    text = render(rows, meta, int(meta.get("clk_tck", "100")))
-    sys.stdout.write(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    return 0
+    return finish(load(a.results), a.check, a.meta, a.out, problems, render)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 import urllib.request
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report.py
-from report import fmt, rate, ratio  # noqa: E402
+from report import finish, fmt, rate, ratio  # noqa: E402
 
 CONFIGS = {  # name in the rows -> label in the report
     "discard": "pure discard",
@@ -244,19 +244,8 @@ def main():
     if a.cmd == "capture":
         print(capture_counts(a.url))
         return 0
-    rows = load(a.results)
-    if a.cmd == "check":
-        trouble = problems(rows)
-        for t in trouble:
-            print(f"bench: {t}", file=sys.stderr)
-        return 1 if trouble or not rows else 0
-    meta = dict(m.split("=", 1) for m in a.meta)
-    text = render(rows, meta, int(meta.get("clk_tck", "100")))
-    sys.stdout.write(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    return 0
+    check = a.cmd == "check"
+    return finish(load(a.results), check, [] if check else a.meta, None if check else a.out, problems, render)
 
 
 if __name__ == "__main__":
