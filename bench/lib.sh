@@ -83,6 +83,14 @@ bench_meta() {
     )
 }
 
+# Unless --no-build was given: installs what is missing of the benchmark packages (scripts/install-deps.sh
+# bench: postfix's smtp-source and smtp-sink, valgrind, perf...) and builds the daemon and the load generator.
+bench_build() {
+    ((build)) || return 0
+    bash "$ROOT/scripts/install-deps.sh" bench
+    bash "$ROOT/scripts/build.sh"
+}
+
 # The options every bench script takes: --quick, --no-build, --out FILE, --help (prints the script's opening
 # comment). Sets quick, build and out. $1 is the script ($0); the names in BENCH_FLAGS (e.g. "--profile") are
 # also accepted and set to 1 in the associative array `flag`.

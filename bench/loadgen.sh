@@ -20,7 +20,7 @@ SOURCE=/usr/sbin/smtp-source
 source "$ROOT/bench/lib.sh"
 
 bench_args "$0" "$@"
-((build)) && "$ROOT/scripts/build.sh"
+bench_build
 if ((quick)); then n=20000; rounds=1; src_runs=2; else n=500000; rounds=3; src_runs=25; fi
 
 work=$(mktemp -d)

@@ -35,6 +35,7 @@ SINK=/usr/sbin/smtp-sink
 source "$ROOT/bench/lib.sh"
 
 bench_args "$0" "$@"
+bench_build
 
 # Shapes: size_bytes concurrency msgs_per_conn total_messages. Totals put the slower server at a few seconds
 # per shape and round; a "per conn > 1" total must be a multiple of per_conn * concurrency.
@@ -65,7 +66,6 @@ for tool in "$SOURCE" "$SINK"; do
 done
 command -v timeout >/dev/null || { echo "run.sh: timeout(1) not found" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "run.sh: python3 not found" >&2; exit 1; }
-if ((build)); then bash "$ROOT/scripts/build.sh"; fi
 [[ -x $BIN ]] || { echo "run.sh: $BIN missing; run scripts/build.sh" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-bench.XXXXXX")

@@ -45,6 +45,7 @@ REPORT=$ROOT/bench/sink_cost_report.py
 source "$ROOT/bench/lib.sh"
 
 bench_args "$0" "$@"
+bench_build
 
 # Messages per measurement, by shape (a multiple of 20 x $flows keeps the sessions' shares even).
 # Timed totals put the 1 KiB and the 100 KiB runs at one to two seconds each; callgrind totals make the
@@ -80,7 +81,6 @@ common_args=(--threads 1 --smtp-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --d
 for tool in valgrind timeout python3; do
     command -v "$tool" >/dev/null || { echo "sink_cost.sh: $tool not found" >&2; exit 1; }
 done
-if ((build)); then bash "$ROOT/scripts/build.sh"; fi
 [[ -x $BIN ]] || { echo "sink_cost.sh: $BIN missing; run scripts/build.sh" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-sink-cost.XXXXXX")

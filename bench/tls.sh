@@ -37,6 +37,7 @@ source "$ROOT/bench/lib.sh"
 
 BENCH_FLAGS="--profile"
 bench_args "$0" "$@"
+bench_build
 profile=${flag[--profile]:-0}
 
 # stime_s: s_time's -time (it stops at the first whole second past it, so a run takes stime_s to stime_s+1).
@@ -60,7 +61,6 @@ command -v openssl >/dev/null || { echo "tls.sh: openssl not found" >&2; exit 1;
 command -v python3 >/dev/null || { echo "tls.sh: python3 not found" >&2; exit 1; }
 command -v timeout >/dev/null || { echo "tls.sh: timeout(1) not found" >&2; exit 1; }
 if ((profile)) && ! command -v perf >/dev/null; then echo "tls.sh: --profile needs perf" >&2; exit 1; fi
-if ((build)); then bash "$ROOT/scripts/build.sh"; fi
 [[ -x $BIN ]] || { echo "tls.sh: $BIN missing; run scripts/build.sh" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-tls-bench.XXXXXX")

@@ -1,7 +1,5 @@
 // smtp-blackhole-loadgen: drive SMTP load at one or more sinks, report counts and latencies, and optionally
 // verify the sinks' per-flow counts. Exit codes: 0 ok; 1 verify mismatch or too many errors; 2 bad usage.
-#include <sys/resource.h>
-
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -9,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "cli/process.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "smtp/base64.hpp"
@@ -26,14 +25,6 @@ using namespace loadgen;
 int usage(const std::string& why) {
     std::fprintf(stderr, "smtp-blackhole-loadgen: %s (see --help)\n", why.c_str());
     return 2;
-}
-
-void raise_descriptor_limit() {
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 // Resolves every --target once, before the run; throws usage_error for a name that does not resolve.
@@ -178,7 +169,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     std::signal(SIGPIPE, SIG_IGN);
-    raise_descriptor_limit();
+    cli::raise_descriptor_limit();
     try {
         return run(p);
     } catch (const usage_error& e) {

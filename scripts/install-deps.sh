@@ -1,25 +1,45 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package smtp-blackhole needs to build, test and benchmark.
-# The one install list: `scripts/run.sh` and `scripts/test.sh` (and so CI) both call this.
+# Installs the Debian 12 packages smtp-blackhole needs. The one install list, in two parts:
+#   scripts/install-deps.sh build   what building and running the daemon and the load generator needs
+#                                   (scripts/run.sh)
+#   scripts/install-deps.sh test    that, and what the tests need (scripts/test.sh, so CI)
+#   scripts/install-deps.sh bench   that, and the profilers the benchmarks use (bench/*.sh)
 # Packages already present are skipped, so a second run costs only a dpkg query.
+# Packages are installed with --no-install-recommends, so a feature that a tool gets only from a package it
+# merely recommends is listed here by name (swaks' TLS: libnet-ssleay-perl).
 set -euo pipefail
 
-packages=(
-  # build
-  g++ meson ninja-build pkg-config
-  libboost1.81-dev libssl-dev libcxxopts-dev prometheus-cpp-dev doctest-dev
-  # tests and benchmarks: real SMTP clients and postfix's smtp-source / smtp-sink
-  python3 swaks postfix openssl procps systemd
+build_packages=(
+  g++ meson ninja-build pkg-config python3
+  libboost1.81-dev libssl-dev libcxxopts-dev prometheus-cpp-dev
+)
+test_packages=(
+  # the unit tests (header-only; found by its header, so no CMake)
+  doctest-dev
+  # real SMTP clients: swaks (with Net::SSLeay for --tls/--tlsc, only a Recommends of swaks), openssl s_client
+  # and s_time, postfix's smtp-source and smtp-sink; systemd-analyze checks the unit; ps and friends
+  swaks libnet-ssleay-perl openssl postfix procps systemd
   # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as
   # Debian's npm package next to Debian's nodejs)
   chromium fonts-liberation nodejs
 )
+bench_packages=(
+  # instructions per message (bench/sink_cost.sh) and CPU profiles (bench/tls.sh --profile)
+  valgrind linux-perf
+)
+
+case "${1:-test}" in
+  build) packages=("${build_packages[@]}") ;;
+  test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  bench) packages=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: install-deps.sh [build|test|bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${1:-test}" != build ] && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -5,8 +5,8 @@
 # Ends with the line `tests: N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh || exit 1
-scripts/build.sh || { echo "build failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+scripts/install-deps.sh test || exit 1
+scripts/build.sh --tests || { echo "build failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0

@@ -189,6 +189,7 @@ config parse(int argc, const char* const* argv) {
         s.smtp.max_recipients = r["max-recipients"].as<std::size_t>();
         if (s.smtp.max_recipients == 0) throw error("--max-recipients must be above 0");
         s.max_connections = r["max-connections"].as<std::size_t>();
+        c.max_connections_given = r.count("max-connections") > 0;
         if (s.max_connections == 0) throw error("--max-connections must be above 0");
         s.idle_timeout = parse_duration(r["idle-timeout"].as<std::string>());
         s.data_timeout = parse_duration(r["data-timeout"].as<std::string>());

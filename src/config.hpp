@@ -13,6 +13,7 @@ namespace config {
 struct config {
     server::settings server;
     server::log::level log_level = server::log::level::info;
+    bool max_connections_given = false;  // on the command line, not the default: only then is a low limit worth a warning
     bool help = false;
     bool version = false;
     std::string help_text;

@@ -1,13 +1,12 @@
 // smtp-blackhole: start, serve until SIGTERM/SIGINT, print the final totals.
 // Exit codes: 0 after a clean stop, 2 for a bad flag or a start-up failure (one line on stderr).
-#include <sys/resource.h>
-
 #include <csignal>
 #include <stdexcept>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "cli/process.hpp"
 #include "config.hpp"
 #include "server/log.hpp"
 #include "server/server.hpp"
@@ -37,19 +36,20 @@ void log_totals(const sink::totals& t) {
     server::log::write(server::log::level::info, "totals", fields);
 }
 
-// Raises the soft descriptor limit to the hard one: each connection needs a descriptor, and the usual soft
-// limit (1024) is far below --max-connections. Warns when the limit is still below it.
-void raise_descriptor_limit(std::size_t max_connections) {
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-        ::getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max_connections + 64)
-        server::log::warn("descriptor limit is below --max-connections; accepting pauses when it is reached",
-                          {{"nofile", std::to_string(rl.rlim_cur)}, {"max_connections", std::to_string(max_connections)}});
+// Raises the soft descriptor limit to the hard one (a default start should never warn about defaults the user
+// did not choose). Warns only when a --max-connections the user asked for cannot be met, and says what to change.
+// Returns the soft limit in force, for the start line.
+std::string prepare_descriptors(const config::config& c) {
+    const auto lim = cli::raise_descriptor_limit();
+    if (lim.soft == cli::unlimited) return "unlimited";
+    const std::uint64_t needed = std::uint64_t(c.server.max_connections) + cli::reserved_descriptors;
+    if (c.max_connections_given && lim.soft < needed)
+        server::log::warn("the descriptor limit cannot hold --max-connections; accepting pauses when it is reached. "
+                          "Raise the hard limit: LimitNOFILE= in the systemd unit, or `ulimit -n` before starting",
+                          {{"nofile", std::to_string(lim.soft)},
+                           {"max_connections", std::to_string(c.server.max_connections)},
+                           {"needed", std::to_string(needed)}});
+    return std::to_string(lim.soft);
 }
 
 }  // namespace
@@ -72,11 +72,12 @@ int main(int argc, char** argv) {
     }
     server::log::set_level(c.log_level);
     std::signal(SIGPIPE, SIG_IGN);
-    raise_descriptor_limit(c.server.max_connections);
+    const std::string nofile = prepare_descriptors(c);
     try {
         server::server s(c.server);
         server::log::info("started", {{"threads", std::to_string(c.server.threads)},
-                                      {"hostname", c.server.smtp.hostname}});
+                                      {"hostname", c.server.smtp.hostname},
+                                      {"nofile", nofile}});
         s.run();
         log_totals(s.totals());
     } catch (const std::runtime_error& e) {  // start-up failures: a listener, a thread

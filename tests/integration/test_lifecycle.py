@@ -423,6 +423,46 @@ class TestResources(LifecycleTest):
     def fd_count(self, pid):
         return len(os.listdir(f'/proc/{pid}/fd'))
 
+    def nofile_limits(self, pid):
+        """(soft, hard) 'Max open files' of a running process, from /proc/PID/limits."""
+        with open(f'/proc/{pid}/limits') as f:
+            for line in f:
+                if line.startswith('Max open files'):
+                    soft, hard = line.split()[3:5]
+                    return int(soft), int(hard)
+        raise AssertionError('no "Max open files" line')
+
+    def start_limited(self, *args):
+        """A daemon started with a soft descriptor limit of 256 under a hard one of 4096."""
+        return self.start('--hostname', HOST, '--threads', '1', *args,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)))
+
+    def test_default_start_raises_the_soft_limit_and_does_not_warn(self):
+        # The default --max-connections (100000) is far above 4096: a default the user did not choose is no
+        # reason for a warning.
+        d = self.start_limited()
+        self.assertEqual(self.nofile_limits(d.pid), (4096, 4096))
+        started = [daemon.parse_kv(l) for l in d.lines if daemon.parse_kv(l).get('msg') == 'started']
+        self.assertEqual([k.get('nofile') for k in started], ['4096'])
+        self.assertEqual([l for l in d.lines if 'level=warn' in l], [])
+        self.stop(d)
+
+    def test_given_max_connections_within_the_limit_does_not_warn(self):
+        d = self.start_limited('--max-connections', '4032')  # 4032 + 64 reserved = 4096
+        self.assertEqual(self.nofile_limits(d.pid), (4096, 4096))
+        self.assertEqual([l for l in d.lines if 'level=warn' in l], [])
+        self.stop(d)
+
+    def test_given_max_connections_over_the_limit_warns_what_to_change(self):
+        d = self.start_limited('--max-connections', '4033')
+        warns = [daemon.parse_kv(l) for l in d.lines if 'level=warn' in l]
+        self.assertEqual(len(warns), 1, d.lines)
+        self.assertEqual((warns[0]['nofile'], warns[0]['max_connections'], warns[0]['needed']),
+                         ('4096', '4033', '4097'))
+        self.assertIn('LimitNOFILE=', warns[0]['msg'])
+        self.assertIn('ulimit -n', warns[0]['msg'])
+        self.stop(d)
+
     def test_descriptor_exhaustion(self):
         d = self.start('--hostname', HOST, '--threads', '1', preexec_fn=_limit_descriptors)
         first = self.session(d)
