@@ -155,15 +155,17 @@ struct api::waiter {
     unsigned version = 11;
     boost::asio::steady_timer timer;
     responder done;
+    std::uint64_t token = 0;  // its registration with the flow table (watch)
     std::atomic<bool> check_pending{false};
     bool finished = false;  // only touched on the waiter's executor
 };
 
-api::api(sink::hub& h, const metrics::exposition& m, std::string_view page) : h_(h), m_(m), page_(page) {
-    h_.flows.set_message_hook([this](std::uint32_t id) { wake(id); });
-}
+api::api(sink::hub& h, const metrics::exposition& m, std::string_view page) : h_(h), m_(m), page_(page) {}
 
-api::~api() { h_.flows.set_message_hook({}); }
+api::~api() {
+    std::lock_guard lock(waiters_mutex_);
+    for (const auto& w : waiters_) h_.flows.unwatch(w->flow, w->token);
+}
 
 void api::handle(const request& req, const boost::asio::any_io_executor& ex, responder done) {
     auto t = parse_target(req.target());
@@ -257,7 +259,7 @@ void api::handle(const request& req, const boost::asio::any_io_executor& ex, res
         if (!only({bhttp::verb::get})) return not_allowed();
         auto m = h_.ring.get(id);
         if (!m) return done(error(req, bhttp::status::not_found, "no such message"));
-        if (p.size() == 5) return done(make(req, bhttp::status::ok, m->raw, "message/rfc822"));
+        if (p.size() == 5) return done(make(req, bhttp::status::ok, std::string(m->raw.view()), "message/rfc822"));
         json::writer w;
         write_message(w, *m, true);
         return done(make(req, bhttp::status::ok, w.take()));
@@ -274,8 +276,9 @@ void api::wait(const std::string& flow, std::uint64_t n, std::chrono::millisecon
     {
         std::lock_guard lock(waiters_mutex_);
         waiters_.push_back(w);
+        // From here on every message counted under the flow wakes us: none can slip past the check below.
+        w->token = h_.flows.watch(flow, [this, w] { wake(w); });
     }
-    h_.flows.add_waiter();  // from here on, every counted message wakes us: no message can slip past the check
     if (h_.flows.get(flow).messages >= n) return finish(w, true);
     w->timer.expires_after(timeout);
     w->timer.async_wait([this, w](const boost::system::error_code& ec) {
@@ -283,15 +286,13 @@ void api::wait(const std::string& flow, std::uint64_t n, std::chrono::millisecon
     });
 }
 
-void api::wake(std::uint32_t) {
-    std::lock_guard lock(waiters_mutex_);
-    for (const auto& w : waiters_) {
-        if (w->check_pending.exchange(true)) continue;  // a check is already on its way
-        boost::asio::post(w->timer.get_executor(), [this, w] {
-            w->check_pending = false;
-            if (!w->finished && h_.flows.get(w->flow).messages >= w->n) finish(w, true);
-        });
-    }
+// From a worker thread, after a message of the waiter's flow was counted: check on the waiter's executor.
+void api::wake(const std::shared_ptr<waiter>& w) {
+    if (w->check_pending.exchange(true)) return;  // a check is already on its way
+    boost::asio::post(w->timer.get_executor(), [this, w] {
+        w->check_pending = false;
+        if (!w->finished && h_.flows.get(w->flow).messages >= w->n) finish(w, true);
+    });
 }
 
 void api::finish(const std::shared_ptr<waiter>& w, bool reached) {
@@ -300,9 +301,9 @@ void api::finish(const std::shared_ptr<waiter>& w, bool reached) {
     w->timer.cancel();
     {
         std::lock_guard lock(waiters_mutex_);
+        h_.flows.unwatch(w->flow, w->token);
         std::erase(waiters_, w);
     }
-    h_.flows.remove_waiter();
     request req;
     req.version(w->version);
     req.keep_alive(true);

@@ -32,7 +32,7 @@ private:
     struct waiter;
     void wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,
               const boost::asio::any_io_executor& ex, responder done);
-    void wake(std::uint32_t flow_id);  // from a worker thread, only while waits are pending
+    void wake(const std::shared_ptr<waiter>& w);
     void finish(const std::shared_ptr<waiter>& w, bool reached);
 
     sink::hub& h_;

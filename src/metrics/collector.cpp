@@ -77,6 +77,10 @@ std::vector<MetricFamily> sink_collector::Collect() const {
     out.push_back(single(names::capture_bytes, "Octets in the capture ring", T::Gauge, double(h_.ring.bytes())));
     out.push_back(single(names::capture_evicted, "Messages evicted from the capture ring", T::Counter,
                          double(h_.ring.evicted())));
+    out.push_back(single(names::capture_in_flight_bytes, "Octets held by sampled messages still being received",
+                         T::Gauge, double(h_.ring.in_flight())));
+    out.push_back(single(names::capture_cut, "Captures cut short because the in-flight budget was spent",
+                         T::Counter, double(h_.ring.cut())));
     out.push_back(single(names::flows_tracked, "Flow names tracked", T::Gauge, double(h_.flows.tracked())));
     out.push_back(single(names::flows_overflow, "Messages counted under _overflow because the flow table was full",
                          T::Counter, double(h_.flows.overflow_total())));

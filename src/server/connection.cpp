@@ -123,15 +123,18 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     } else if (len_ > 0) {
         std::memmove(buf_.get(), buf_.get() + r.consumed, len_);
     }
-    if (filled && cap_ < max_read_buffer) grow();
+    if (filled && cap_ < max_read_buffer)
+        resize_buffer(cap_ * 2);
+    else if (!filled && cap_ > initial_read_buffer && len_ <= initial_read_buffer / 2)
+        resize_buffer(initial_read_buffer);
     after_input();
 }
 
-void connection::grow() {
-    auto bigger = std::make_unique<char[]>(cap_ * 2);
-    std::memcpy(bigger.get(), buf_.get(), len_);
-    buf_ = std::move(bigger);
-    cap_ *= 2;
+void connection::resize_buffer(std::size_t cap) {
+    auto fresh = std::make_unique<char[]>(cap);
+    std::memcpy(fresh.get(), buf_.get(), len_);
+    buf_ = std::move(fresh);
+    cap_ = cap;
 }
 
 void connection::after_input() {

@@ -15,7 +15,8 @@
 
 namespace server {
 
-// The read buffer starts small (idle connections cost little) and grows while reads fill it.
+// The read buffer starts small (idle connections cost little), doubles while reads fill it, and goes back to
+// its first size when a read leaves it mostly empty (after a big message, or a slow sender).
 inline constexpr std::size_t initial_read_buffer = 4096;
 inline constexpr std::size_t max_read_buffer = 64 * 1024;
 // After our last reply, how long we wait for the client to close before we do (lingering close).
@@ -47,7 +48,7 @@ private:
     void on_watchdog(const error_code& ec);
     void read();
     void on_read(const error_code& ec, std::size_t n);
-    void grow();
+    void resize_buffer(std::size_t cap);
     void after_input();
     void flush();
     void on_written(const error_code& ec, std::size_t n);

@@ -70,6 +70,14 @@ bool capture_ring::take_first_place(std::string_view flow, std::size_t quota) {
     return true;
 }
 
+bool capture_ring::take_in_flight(std::uint64_t n) noexcept {
+    auto held = in_flight_.load(std::memory_order_relaxed);
+    do {
+        if (held + n > max_bytes_) return false;
+    } while (!in_flight_.compare_exchange_weak(held, held + n, std::memory_order_relaxed));
+    return true;
+}
+
 std::size_t capture_ring::count() const {
     std::lock_guard lock(mutex_);
     return q_.size();

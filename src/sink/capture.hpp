@@ -1,6 +1,7 @@
 // The capture ring: sampled messages kept whole, bounded by count and by bytes, oldest evicted first.
 // Workers push (one short lock per sampled message); readers list and fetch. Entries are immutable and shared,
-// so a reader holds a message safely after it is evicted.
+// so a reader holds a message safely after it is evicted. The bytes that sampled messages hold while they are
+// still being received are bounded too, by a budget of the same size (see take_in_flight).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -12,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sink/byte_buffer.hpp"
+
 namespace sink {
 
 struct captured_message {
@@ -21,7 +24,7 @@ struct captured_message {
     std::vector<std::string> rcpt_to;
     std::uint64_t size = 0;  // the whole message's size, also when raw was cut
     bool truncated = false;
-    std::string raw;         // header section + body, as received after dot-unstuffing (DATA) or as sent (BDAT)
+    byte_buffer raw;         // header section + body, as received after dot-unstuffing (DATA) or as sent (BDAT)
 };
 
 class capture_ring {
@@ -44,6 +47,17 @@ public:
     std::uint64_t bytes() const;
     std::uint64_t evicted() const;
 
+    // Memory of messages being captured while they are received: a capture takes `n` bytes before it grows
+    // its buffer (false: the budget, max_bytes again, is spent, and the capture must stop there) and gives
+    // them back when the message is pushed or dropped. So the ring and the messages in flight together hold
+    // at most twice --capture-bytes, however many connections send at once.
+    bool take_in_flight(std::uint64_t n) noexcept;
+    void give_in_flight(std::uint64_t n) noexcept { in_flight_.fetch_sub(n, std::memory_order_relaxed); }
+    std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+    // Captures cut short (or not started) because the in-flight budget was spent.
+    void count_cut() noexcept { cut_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t cut() const noexcept { return cut_.load(std::memory_order_relaxed); }
+
 private:
     void evict_locked();
 
@@ -54,6 +68,7 @@ private:
     std::uint64_t bytes_ = 0, evicted_ = 0, next_id_ = 1;
     std::unordered_map<std::string, std::size_t> places_;  // first-per-flow places taken, by flow
     std::atomic<std::uint64_t> quota_epoch_{1};
+    std::atomic<std::uint64_t> in_flight_{0}, cut_{0};
 };
 
 }  // namespace sink

@@ -2,6 +2,7 @@
 #include "sink/flow_table.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include "sink/flow_key.hpp"
 
@@ -37,7 +38,7 @@ flow_table::local::local(flow_table& t)
 
 flow_table::local::~local() = default;
 
-std::uint32_t flow_table::local::id(std::string_view name) {
+std::uint32_t flow_table::local::resolve(std::string_view name) {
     auto epoch = t_.epoch_.load(std::memory_order_acquire);
     if (epoch != cache_epoch_) {  // names were forgotten (reset of all flows)
         cache_.clear();
@@ -45,12 +46,20 @@ std::uint32_t flow_table::local::id(std::string_view name) {
     }
     if (auto it = cache_.find(name); it != cache_.end()) return it->second;
     auto id = t_.register_name(name);
-    if (id == overflow_id && name != overflow_flow) {
-        overflowed_.add();  // not cached, so the thread's cache stays within the bound too
-        return id;
+    if (id != overflow_id || name == overflow_flow) cache_.emplace(name, id);  // _overflow'ed names are not
+    return id;                                                                    // cached: the cache stays bounded
+}
+
+// The counting section: between here and leave_counting() the id stays the flow's, because reset_all() waits
+// for every thread counting with the epoch it ends (a store then a load on each side, both seq_cst: either this
+// thread sees the new epoch and resolves again, or reset_all sees it counting and waits).
+std::uint32_t flow_table::local::enter_counting(std::string_view name) {
+    for (;;) {
+        auto id = resolve(name);  // may take the registry's lock: never while counting_ is set
+        counting_.store(cache_epoch_, std::memory_order_seq_cst);
+        if (t_.epoch_.load(std::memory_order_seq_cst) == cache_epoch_) return id;
+        leave_counting();
     }
-    cache_.emplace(name, id);
-    return id;
 }
 
 flow_table::local::slot& flow_table::local::touch(std::uint32_t id, std::int64_t now_ms) {
@@ -80,23 +89,32 @@ const flow_table::local::slot* flow_table::local::find(std::uint32_t id) const n
     return chunk ? &chunk[id % chunk_size] : nullptr;
 }
 
-void flow_table::local::count_message(std::uint32_t id, std::uint64_t recipients, std::uint64_t bytes,
+void flow_table::local::count_message(std::string_view name, std::uint64_t recipients, std::uint64_t bytes,
                                       std::int64_t now_ms) {
+    auto id = enter_counting(name);
     auto& s = touch(id, now_ms);
     s.messages.add();
     s.recipients.add(recipients);
     s.bytes.add(bytes);
-    if (t_.waiters_.load(std::memory_order_relaxed) > 0 && t_.hook_) t_.hook_(id);
+    leave_counting();
+    if (id == overflow_id && name != overflow_flow) overflowed_.add();
+    // Pairs with the fence in watch(): either the waiter's read sees these counts, or this load sees the waiter.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (t_.watchers_.load(std::memory_order_relaxed) > 0) t_.wake_watchers(id == overflow_id ? overflow_flow : name);
 }
 
-void flow_table::local::count_refusal(std::uint32_t id, unsigned short code, std::int64_t now_ms) {
+void flow_table::local::count_refusal(std::string_view name, unsigned short code, std::int64_t now_ms) {
+    auto id = enter_counting(name);
     auto& s = touch(id, now_ms);
     s.refused.add();
     auto gen = s.gen.load(std::memory_order_relaxed);
-    std::lock_guard lock(refusals_mutex_);
-    auto& e = refusals_[{id, code}];
-    if (e.first != gen) e = {gen, 0};
-    ++e.second;
+    {
+        std::lock_guard lock(refusals_mutex_);
+        auto& e = refusals_[{id, code}];
+        if (e.first != gen) e = {gen, 0};
+        ++e.second;
+    }
+    leave_counting();
 }
 
 std::uint32_t flow_table::register_name(std::string_view name) {
@@ -169,20 +187,50 @@ std::size_t flow_table::tracked() const {
     return names_.size() - 2;
 }
 
-std::string flow_table::name_of(std::uint32_t id) const {
-    std::lock_guard lock(mutex_);
-    return id < names_.size() ? names_[id] : std::string();
+std::uint64_t flow_table::watch(std::string_view flow, wake_fn wake) {
+    std::uint64_t token = 0;
+    {
+        std::lock_guard lock(watch_mutex_);
+        token = next_token_++;
+        auto it = watches_.find(flow);
+        if (it == watches_.end()) it = watches_.emplace(std::string(flow), decltype(watches_)::mapped_type{}).first;
+        it->second.emplace_back(token, std::move(wake));
+        watchers_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Pairs with the fence in count_message(): see watch()'s comment in the header.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return token;
+}
+
+void flow_table::unwatch(std::string_view flow, std::uint64_t token) {
+    std::lock_guard lock(watch_mutex_);
+    auto it = watches_.find(flow);
+    if (it == watches_.end()) return;
+    auto n = std::erase_if(it->second, [token](const auto& w) { return w.first == token; });
+    if (it->second.empty()) watches_.erase(it);
+    watchers_.fetch_sub(n, std::memory_order_relaxed);
+}
+
+// Only the waits on this flow are called: a counted message never walks the others.
+void flow_table::wake_watchers(std::string_view flow) {
+    std::lock_guard lock(watch_mutex_);
+    auto it = watches_.find(flow);
+    if (it == watches_.end()) return;
+    for (const auto& w : it->second) w.second();
 }
 
 void flow_table::reset_all() {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex_);  // no thread can register a name until the ids are free again
+    const auto ended = epoch_.fetch_add(1, std::memory_order_seq_cst);
+    // Wait out every thread counting with the ids of the epoch that ends (a few instructions each).
+    for (const auto& l : locals_)
+        while (l->counting_.load(std::memory_order_seq_cst) == ended) std::this_thread::yield();
     for (std::size_t i = 0; i < max_flows_ + 2; ++i) gens_[i].store(next_gen_++, std::memory_order_release);
     ids_.clear();
     names_.resize(2);
     ids_.emplace(default_flow, default_id);
     ids_.emplace(overflow_flow, overflow_id);
     warned_full_ = false;
-    epoch_.fetch_add(1, std::memory_order_release);
 }
 
 bool flow_table::reset(std::string_view name) {

@@ -2,7 +2,9 @@
 // no shared map on the message path: a flow name is looked up in the thread's own cache, and only a name the
 // thread has never seen takes the registry's lock). Readers (HTTP, metrics) merge the threads' slots on demand.
 // Resets do not touch the workers' slots: every flow has a generation, and a slot of an older generation counts
-// as zero (its owner re-initialises it on its next use).
+// as zero (its owner re-initialises it on its next use). A message's flow is resolved from its name when it is
+// counted, inside a short "counting" section that a reset of all flows waits out, so a reset can never hand a
+// message in flight the id of another flow.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -40,10 +42,10 @@ public:
     public:
         explicit local(flow_table& t);
         ~local();
-        // The flow id of `name` (already sanitised); _overflow once the table is full.
-        std::uint32_t id(std::string_view name);
-        void count_message(std::uint32_t id, std::uint64_t recipients, std::uint64_t bytes, std::int64_t now_ms);
-        void count_refusal(std::uint32_t id, unsigned short code, std::int64_t now_ms);
+        // Counts one accepted message under flow `name` (already sanitised; _overflow once the table is full),
+        // then wakes the waits on that flow.
+        void count_message(std::string_view name, std::uint64_t recipients, std::uint64_t bytes, std::int64_t now_ms);
+        void count_refusal(std::string_view name, unsigned short code, std::int64_t now_ms);
 
     private:
         friend class flow_table;
@@ -52,12 +54,16 @@ public:
             using is_transparent = void;
             std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
         };
+        std::uint32_t resolve(std::string_view name);  // the id of `name` in the mapping of epoch cache_epoch_
+        std::uint32_t enter_counting(std::string_view name);  // resolves and marks this thread as counting
+        void leave_counting() noexcept { counting_.store(0, std::memory_order_release); }
         slot& touch(std::uint32_t id, std::int64_t now_ms);
         const slot* find(std::uint32_t id) const noexcept;
 
         flow_table& t_;
         std::unordered_map<std::string, std::uint32_t, hash, std::equal_to<>> cache_;
         std::uint64_t cache_epoch_ = 0;
+        std::atomic<std::uint64_t> counting_{0};  // the epoch whose ids this thread is counting with, 0 if none
         std::unique_ptr<std::atomic<slot*>[]> chunks_;
         std::vector<std::unique_ptr<slot[]>> owned_;
         mutable std::mutex refusals_mutex_;  // refusals are rare: a per-thread lock, never contended by workers
@@ -84,12 +90,12 @@ public:
     // Zeroes one flow; false if no such flow is registered.
     bool reset(std::string_view name);
 
-    // Called after a message is counted, from the worker's thread, while someone waits (see add_waiter).
-    void set_message_hook(std::function<void(std::uint32_t id)> hook) { hook_ = std::move(hook); }
-    void add_waiter() noexcept { waiters_.fetch_add(1, std::memory_order_relaxed); }
-    void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_relaxed); }
-    // The name of a registered id ("" if none).
-    std::string name_of(std::uint32_t id) const;
+    // Long-poll waits. `wake` is called from a worker thread (under a lock: it must only hand work over) after
+    // each message counted under `flow`, until unwatch(flow, token). Once watch() has returned, a message counted
+    // after the caller's next read of the counts is certain to call `wake`: the caller reads, then sleeps.
+    using wake_fn = std::function<void()>;
+    std::uint64_t watch(std::string_view flow, wake_fn wake);
+    void unwatch(std::string_view flow, std::uint64_t token);
     // Called once (per reset of all flows) when the table is full and a new name goes under _overflow.
     void set_full_warning(std::function<void(std::size_t max_flows)> f) { full_warning_ = std::move(f); }
 
@@ -109,8 +115,13 @@ private:
     std::atomic<std::uint64_t> epoch_{1};  // bumped when names are forgotten: thread caches drop theirs
     bool warned_full_ = false;
     std::vector<std::unique_ptr<local>> locals_;
-    std::atomic<int> waiters_{0};
-    std::function<void(std::uint32_t)> hook_;
+    void wake_watchers(std::string_view flow);
+
+    std::atomic<std::size_t> watchers_{0};  // how many waits are registered: the counting threads' fast check
+    std::mutex watch_mutex_;
+    std::unordered_map<std::string, std::vector<std::pair<std::uint64_t, wake_fn>>, local::hash, std::equal_to<>>
+        watches_;  // by flow name
+    std::uint64_t next_token_ = 1;
     std::function<void(std::size_t)> full_warning_;
 };
 

@@ -1,6 +1,7 @@
 // The hub and the per-connection sink: flow naming, exact counting, sampling into the capture ring.
 #include "sink/sink.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "sink/header.hpp"
@@ -23,9 +24,8 @@ connection_sink::connection_sink(hub& h, std::size_t thread, std::string client)
     : h_(h), c_(h.counters.for_thread(thread)), flows_(h.flows.for_thread(thread)), ts_(h.state(thread)),
       client_(std::move(client)) {}
 
-std::uint32_t connection_sink::flow_id(const smtp::envelope& env, std::string_view header) {
+void connection_sink::name_flow(const smtp::envelope& env, std::string_view header) {
     h_.key.name({&env, env.helo(), header, env.auth_user()}, name_, scratch_);
-    return flows_.id(name_);
 }
 
 // The sampling decision: at random with --sample-rate, and always for the first --sample-first-per-flow
@@ -47,25 +47,62 @@ bool connection_sink::sample() {
 }
 
 bool connection_sink::on_header(const smtp::envelope& env, std::string_view header, bool) noexcept {
-    id_ = flow_id(env, header);
-    capturing_ = h_.capturing() && sample();
-    if (!capturing_) return false;
-    raw_.assign(header);  // the header section is kept whole, whatever --capture-max-message says
+    name_flow(env, header);  // the id is resolved when the message is counted: a reset may come in between
+    drop_capture();
+    if (!h_.capturing() || !sample()) return false;
+    // The header section is kept whole, whatever --capture-max-message says; the body as far as that allows.
+    limit_ = std::max<std::uint64_t>(header.size(), h_.opts.capture_max_message);
+    auto hint = env.has_size() ? env.declared_size() : header.size() + first_body_room;
+    if (!grow(header.size(), std::min<std::uint64_t>(std::max<std::uint64_t>(hint, header.size()), limit_))) {
+        h_.ring.count_cut();  // not even the header fits in what is left of the in-flight budget
+        return false;
+    }
+    raw_.append(header);
+    capturing_ = true;
     truncated_ = false;
     return true;
 }
 
 void connection_sink::on_body(std::string_view s) noexcept {
     if (!capturing_ || truncated_) return;
-    auto max = h_.opts.capture_max_message;
-    auto room = raw_.size() < max ? max - raw_.size() : 0;
-    if (s.size() > room) {
-        raw_.append(s.substr(0, room));
-        truncated_ = true;
-        return;
+    auto take = std::min<std::uint64_t>(s.size(), limit_ - raw_.size());
+    if (raw_.size() + take > raw_.capacity() &&
+        !grow(raw_.size() + take, std::min(limit_, std::max<std::uint64_t>(raw_.size() + take, 2 * raw_.capacity())))) {
+        take = raw_.capacity() - raw_.size();  // the in-flight budget is spent: keep what fits, marked truncated
+        h_.ring.count_cut();
     }
-    raw_.append(s);
+    raw_.append(s.substr(0, take));
+    if (take < s.size()) truncated_ = true;
 }
+
+// Grows the capture buffer to `want` bytes, or failing that to the `need` it cannot do without, taking the
+// growth from the ring's in-flight budget first. False when neither fits.
+bool connection_sink::grow(std::uint64_t need, std::uint64_t want) noexcept {
+    for (auto cap : {want, need}) {
+        if (cap <= held_) return true;
+        if (!h_.ring.take_in_flight(cap - held_)) continue;
+        if (!raw_.reserve(cap)) {
+            h_.ring.give_in_flight(cap - held_);
+            continue;
+        }
+        held_ = cap;
+        return true;
+    }
+    return false;
+}
+
+// Frees what the capture of the current message holds, and gives it back to the in-flight budget.
+void connection_sink::drop_capture() noexcept {
+    capturing_ = false;
+    if (held_ == 0) return;
+    raw_.release();
+    h_.ring.give_in_flight(held_);
+    held_ = 0;
+}
+
+connection_sink::~connection_sink() { drop_capture(); }
+
+void connection_sink::on_transaction_end() noexcept { drop_capture(); }
 
 void connection_sink::on_message(const smtp::message_info& m) noexcept {
     auto now = now_ms();
@@ -73,9 +110,12 @@ void connection_sink::on_message(const smtp::message_info& m) noexcept {
     c_.recipients.add(m.env->recipient_count());
     c_.bytes.add(m.size);
     if (m.smuggling_suspect) c_.smuggling_suspects.add();
-    flows_.count_message(id_, m.env->recipient_count(), m.size, now);
+    flows_.count_message(name_, m.env->recipient_count(), m.size, now);
     if (!capturing_) return;
     capturing_ = false;
+    raw_.shrink_to_fit();
+    h_.ring.give_in_flight(held_);  // the ring's own bound takes over
+    held_ = 0;
     auto cm = std::make_shared<captured_message>();
     cm->received_ms = now;
     cm->flow = name_;
@@ -88,16 +128,13 @@ void connection_sink::on_message(const smtp::message_info& m) noexcept {
     cm->size = m.size;
     cm->truncated = truncated_ || m.size > raw_.size();
     cm->raw = std::move(raw_);
-    raw_ = std::string();
     h_.ring.push(std::move(cm));
 }
 
 void connection_sink::on_refusal(const smtp::envelope& env, std::string_view header, unsigned short code) noexcept {
-    if (capturing_) {
-        capturing_ = false;
-        raw_ = std::string();  // a refused message is not kept, nor its buffer
-    }
-    flows_.count_refusal(flow_id(env, header), code, now_ms());
+    drop_capture();  // a refused message is not kept, nor its buffer
+    name_flow(env, header);
+    flows_.count_refusal(name_, code, now_ms());
 }
 
 void connection_sink::on_reply(unsigned short code) noexcept {

@@ -54,14 +54,23 @@ private:
 class connection_sink final : public smtp::observer {
 public:
     connection_sink(hub& h, std::size_t thread, std::string client);
+    ~connection_sink() override;
+    connection_sink(const connection_sink&) = delete;
+    connection_sink& operator=(const connection_sink&) = delete;
     bool on_header(const smtp::envelope& env, std::string_view header, bool truncated) noexcept override;
     void on_body(std::string_view s) noexcept override;
     void on_message(const smtp::message_info& m) noexcept override;
     void on_refusal(const smtp::envelope& env, std::string_view header, unsigned short code) noexcept override;
     void on_reply(unsigned short code) noexcept override;
+    void on_transaction_end() noexcept override;
 
 private:
-    std::uint32_t flow_id(const smtp::envelope& env, std::string_view header);
+    // Body room a capture starts with when the client declared no SIZE: most test mail fits, and what is not
+    // used is given back when the message is complete.
+    static constexpr std::uint64_t first_body_room = 8 * 1024;
+    bool grow(std::uint64_t need, std::uint64_t want) noexcept;
+    void drop_capture() noexcept;
+    void name_flow(const smtp::envelope& env, std::string_view header);  // into name_
     bool sample();
 
     hub& h_;
@@ -70,10 +79,11 @@ private:
     hub::thread_state& ts_;
     const std::string client_;
     std::string name_, scratch_;  // the current message's flow name, reused buffers
-    std::uint32_t id_ = 0;
     bool capturing_ = false;
     bool truncated_ = false;
-    std::string raw_;
+    byte_buffer raw_;          // the message being captured
+    std::uint64_t held_ = 0;   // raw_'s capacity, taken from the ring's in-flight budget
+    std::uint64_t limit_ = 0;  // what raw_ may grow to: the header section, and the body up to --capture-max-message
 };
 
 // Unix time in milliseconds, for first/last seen and capture times.

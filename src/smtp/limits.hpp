@@ -16,6 +16,9 @@ inline constexpr std::size_t orcpt = 500;
 // The header section kept for flow keys and capture; past this the rest of the header is not kept
 // (the message is still accepted and counted).
 inline constexpr std::size_t header_section = 64 * 1024;
+// A header buffer grown past this for one message is freed when its transaction ends (not an RFC limit: the
+// memory an idle connection keeps).
+inline constexpr std::size_t header_kept = 16 * 1024;
 // RFC 3030 2: a BDAT chunk size is a string of digits; more than 19 cannot fit in 64 bits.
 inline constexpr std::size_t max_number_digits = 19;
 

@@ -39,6 +39,10 @@ public:
     virtual void on_refusal(const envelope&, std::string_view /*header*/, unsigned short /*code*/) noexcept {}
     // Every reply sent, by its code (2xx, 4xx, 5xx; 354 and 221 included).
     virtual void on_reply(unsigned short code) noexcept = 0;
+    // The transaction is over, whatever its outcome: accepted (after on_message), refused, RSET, EHLO/HELO,
+    // STARTTLS, the end of the input; also called when no transaction was open. Whatever the observer keeps
+    // for the current message can go.
+    virtual void on_transaction_end() noexcept {}
 };
 
 }  // namespace smtp

@@ -507,6 +507,9 @@ void session::reset_transaction() noexcept {
     txn_ = txn::none;
     env_.clear();
     size_exceeded_ = false;
+    // A header section that grew past the usual size for one message does not stay with the connection.
+    if (header_.capacity() > limits::header_kept) std::string().swap(header_);
+    obs_.on_transaction_end();
 }
 
 }  // namespace smtp

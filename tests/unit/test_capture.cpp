@@ -4,32 +4,19 @@
 
 #include "http/json.hpp"
 #include "sink/sink.hpp"
+#include "sink_driver.hpp"
 
 namespace {
+
+using test::deliver;
+using test::make_env;
 
 std::shared_ptr<sink::captured_message> msg(std::string flow, std::size_t raw_size) {
     auto m = std::make_shared<sink::captured_message>();
     m->flow = std::move(flow);
-    m->raw.assign(raw_size, 'x');
+    m->raw = sink::byte_buffer(std::string(raw_size, 'x'));
     m->size = raw_size;
     return m;
-}
-
-// Feeds one message through a connection sink as the session would.
-void deliver(sink::connection_sink& s, smtp::envelope& env, const std::string& header, const std::string& body) {
-    if (s.on_header(env, header, false)) s.on_body(body);
-    smtp::message_info m;
-    m.env = &env;
-    m.header_section = header;
-    m.size = header.size() + body.size();
-    s.on_message(m);
-}
-
-smtp::envelope make_env() {
-    smtp::envelope env;
-    env.mail_from_ = env.keep("app@example.org");
-    env.recipients_.push_back({env.keep("user@example.net"), {}, 0});
-    return env;
 }
 
 }  // namespace

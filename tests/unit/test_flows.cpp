@@ -86,8 +86,7 @@ TEST_CASE("flow table: exact counts from several threads") {
         ts.emplace_back([&, i] {
             auto& l = t.for_thread(i);
             for (std::size_t n = 0; n < per_thread; ++n) {
-                auto id = l.id("flow-" + std::to_string(n % flows));
-                l.count_message(id, 2, 100, 1000 + std::int64_t(n));
+                l.count_message("flow-" + std::to_string(n % flows), 2, 100, 1000 + std::int64_t(n));
             }
         });
     for (auto& th : ts) th.join();
@@ -113,12 +112,12 @@ TEST_CASE("flow table: the bound sends new names to _overflow, and a reset of al
     sink::flow_table t(2, 1);
     t.set_full_warning([&](std::size_t n) { warned.push_back(std::to_string(n)); });
     auto& l = t.for_thread(0);
-    l.count_message(l.id("a"), 1, 1, 1);
-    l.count_message(l.id("b"), 1, 1, 1);
-    l.count_message(l.id("c"), 1, 1, 1);
-    l.count_message(l.id("d"), 1, 1, 1);
-    l.count_message(l.id("a"), 1, 1, 1);
-    l.count_message(l.id("_default"), 1, 1, 1);
+    l.count_message("a", 1, 1, 1);
+    l.count_message("b", 1, 1, 1);
+    l.count_message("c", 1, 1, 1);
+    l.count_message("d", 1, 1, 1);
+    l.count_message("a", 1, 1, 1);
+    l.count_message("_default", 1, 1, 1);
     CHECK(t.tracked() == 2);
     CHECK(t.get("a").messages == 2);
     CHECK(t.get("c").seen == false);
@@ -130,7 +129,7 @@ TEST_CASE("flow table: the bound sends new names to _overflow, and a reset of al
     t.reset_all();
     CHECK(t.list().empty());
     CHECK(t.tracked() == 0);
-    l.count_message(l.id("c"), 1, 5, 9);
+    l.count_message("c", 1, 5, 9);
     CHECK(t.get("c").messages == 1);
     CHECK(t.get("c").bytes == 5);
     CHECK(t.get("a").seen == false);
@@ -141,12 +140,12 @@ TEST_CASE("flow table: resetting one flow, and refusals by code") {
     sink::flow_table t(10, 2);
     auto& a = t.for_thread(0);
     auto& b = t.for_thread(1);
-    a.count_message(a.id("x"), 1, 10, 5);
-    b.count_message(b.id("x"), 3, 20, 7);
-    b.count_refusal(b.id("x"), 552, 8);
-    a.count_refusal(a.id("x"), 552, 9);
-    a.count_refusal(a.id("x"), 452, 9);
-    a.count_message(a.id("y"), 1, 1, 5);
+    a.count_message("x", 1, 10, 5);
+    b.count_message("x", 3, 20, 7);
+    b.count_refusal("x", 552, 8);
+    a.count_refusal("x", 552, 9);
+    a.count_refusal("x", 452, 9);
+    a.count_message("y", 1, 1, 5);
     auto x = t.get("x");
     CHECK(x.messages == 2);
     CHECK(x.recipients == 4);
@@ -162,7 +161,7 @@ TEST_CASE("flow table: resetting one flow, and refusals by code") {
     CHECK(x.messages == 0);
     CHECK(x.refused_by_code.empty());
     CHECK(t.get("y").messages == 1);
-    b.count_message(b.id("x"), 1, 1, 50);
+    b.count_message("x", 1, 1, 50);
     x = t.get("x");
     CHECK(x.messages == 1);
     CHECK(x.first_seen_ms == 50);
