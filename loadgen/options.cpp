@@ -30,16 +30,16 @@ double parse_double(const std::string& s, const char* flag) {
     }
 }
 
-// Seconds, with an optional unit ms, s, m, h; fractions allowed.
-std::chrono::milliseconds parse_seconds(std::string s, const char* flag) {
-    double mult = 1000;
-    if (s.ends_with("ms")) mult = 1, s.resize(s.size() - 2);
-    else if (s.ends_with("s")) s.pop_back();
-    else if (s.ends_with("m")) mult = 60'000, s.pop_back();
-    else if (s.ends_with("h")) mult = 3'600'000, s.pop_back();
-    double v = parse_double(s, flag);
-    if (v <= 0 || v > 366.0 * 24 * 3600) throw usage_error(std::string(flag) + " must be above 0");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v * mult)));
+// A duration above 0 (cli::parse_duration: ms, s, m, h; fractions allowed).
+std::chrono::milliseconds parse_seconds(const std::string& s, const char* flag) {
+    std::chrono::milliseconds d{};
+    try {
+        d = cli::parse_duration(s);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(std::string(flag) + ": " + e.what());
+    }
+    if (d.count() == 0) throw usage_error(std::string(flag) + " must be above 0");
+    return d;
 }
 
 target parse_target(const std::string& s) {

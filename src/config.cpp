@@ -21,21 +21,6 @@ std::string default_hostname() {
     return buf;
 }
 
-// Splits "123abc" into 123 and "abc"; throws when there is no leading number.
-std::pair<std::uint64_t, std::string> number_and_unit(const std::string& s, const char* what) {
-    std::uint64_t n = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (r.ec != std::errc{} || r.ptr == s.data()) throw error(std::string("bad ") + what + " '" + s + "'");
-    std::string unit(r.ptr, s.data() + s.size());
-    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return {n, unit};
-}
-
-std::uint64_t checked_mul(std::uint64_t n, std::uint64_t m, const std::string& s, const char* what) {
-    if (m != 0 && n > UINT64_MAX / m) throw error(std::string(what) + " '" + s + "' is too large");
-    return n * m;
-}
-
 }  // namespace
 
 std::uint64_t parse_size(const std::string& s) {
@@ -47,21 +32,11 @@ std::uint64_t parse_size(const std::string& s) {
 }
 
 std::chrono::milliseconds parse_duration(const std::string& s) {
-    auto [n, unit] = number_and_unit(s, "duration");
-    std::uint64_t m = 0;
-    if (unit.empty() || unit == "s")
-        m = 1000;
-    else if (unit == "ms")
-        m = 1;
-    else if (unit == "m")
-        m = 60'000;
-    else if (unit == "h")
-        m = 3'600'000;
-    else
-        throw error("bad duration unit in '" + s + "' (use ms, s, m or h)");
-    auto ms = checked_mul(n, m, s, "duration");
-    if (ms > 365ull * 24 * 3'600'000) throw error("duration '" + s + "' is too large");
-    return std::chrono::milliseconds(ms);
+    try {
+        return cli::parse_duration(s);
+    } catch (const std::invalid_argument& e) {
+        throw error(e.what());
+    }
 }
 
 server::listen_address parse_listen(const std::string& s) {

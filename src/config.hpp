@@ -28,7 +28,7 @@ config parse(int argc, const char* const* argv);
 
 // "64M", "64MiB", "1048576", "512k": a size in octets (binary multiples).
 std::uint64_t parse_size(const std::string& s);
-// "300", "300s", "5m", "250ms", "1h": a duration.
+// "300", "300s", "5m", "250ms", "1h", "1.5s": a duration (cli::parse_duration).
 std::chrono::milliseconds parse_duration(const std::string& s);
 // "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:0".
 server::listen_address parse_listen(const std::string& s);

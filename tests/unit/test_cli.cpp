@@ -1,6 +1,7 @@
 // Command-line values shared by the daemon and the load generator.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "cli/units.hpp"
@@ -16,6 +17,56 @@ TEST_CASE("cli: sizes with binary units") {
     CHECK_THROWS_AS(cli::parse_size("M"), std::invalid_argument);
     CHECK_THROWS_AS(cli::parse_size(""), std::invalid_argument);
     CHECK_THROWS_AS(cli::parse_size("99999999999999G"), std::invalid_argument);
+}
+
+TEST_CASE("cli: sizes written back as the text that reads them") {
+    CHECK(cli::format_size(64ull << 20) == "64M");
+    CHECK(cli::format_size(1ull << 20) == "1M");
+    CHECK(cli::format_size(2ull << 30) == "2G");
+    CHECK(cli::format_size(1536) == "1536");
+    CHECK(cli::format_size(1000) == "1000");
+    CHECK(cli::format_size(0) == "0");
+    for (std::uint64_t n : {1ull, 1024ull, 1025ull, 64ull << 20, 3ull << 30, 5ull << 40})
+        CHECK(cli::parse_size(cli::format_size(n)) == n);
+}
+
+TEST_CASE("cli: durations, seconds by default, one rule for the daemon and the load generator") {
+    using ms = std::chrono::milliseconds;
+    CHECK(cli::parse_duration("300") == ms(300'000));
+    CHECK(cli::parse_duration("300s") == ms(300'000));
+    CHECK(cli::parse_duration("250ms") == ms(250));
+    CHECK(cli::parse_duration("5m") == ms(300'000));
+    CHECK(cli::parse_duration("1h") == ms(3'600'000));
+    CHECK(cli::parse_duration("0") == ms(0));
+    CHECK(cli::parse_duration("10S") == ms(10'000));
+    CHECK(cli::parse_duration("7MS") == ms(7));
+    // Fractions (the load generator's --duration 0.5): rounded up to whole milliseconds, never down to 0.
+    CHECK(cli::parse_duration("1.5") == ms(1500));
+    CHECK(cli::parse_duration("0.25s") == ms(250));
+    CHECK(cli::parse_duration("1.1s") == ms(1100));
+    CHECK(cli::parse_duration(".5m") == ms(30'000));
+    CHECK(cli::parse_duration("2.s") == ms(2000));
+    CHECK(cli::parse_duration("0.0001s") == ms(1));
+    CHECK(cli::parse_duration("0.5ms") == ms(1));
+    CHECK(cli::parse_duration("1.0000000000000000001ms") == ms(2));
+    CHECK(cli::parse_duration("0.000000000000000ms") == ms(0));
+    CHECK(cli::parse_duration("8760h") == ms(8760ll * 3'600'000));
+    for (const char* bad : {"", "s", ".", ".s", "5parsecs", "soon", "-1", "+1", " 1", "1 s", "1e3", "1..5", "0x10"})
+        CHECK_THROWS_AS(cli::parse_duration(bad), std::invalid_argument);
+    for (const char* big : {"8761h", "8760.001h", "99999999999999999999", "18446744073709551615ms"})
+        CHECK_THROWS_AS(cli::parse_duration(big), std::invalid_argument);
+}
+
+TEST_CASE("cli: durations and numbers written back") {
+    using ms = std::chrono::milliseconds;
+    CHECK(cli::format_duration(ms(300'000)) == "300s");
+    CHECK(cli::format_duration(ms(10'000)) == "10s");
+    CHECK(cli::format_duration(ms(250)) == "250ms");
+    CHECK(cli::format_duration(ms(0)) == "0s");
+    for (auto d : {ms(1), ms(1500), ms(600'000)}) CHECK(cli::parse_duration(cli::format_duration(d)) == d);
+    CHECK(cli::format_number(1.0) == "1");
+    CHECK(cli::format_number(0.0) == "0");
+    CHECK(cli::format_number(0.25) == "0.25");
 }
 
 TEST_CASE("cli: HOST:PORT and [v6]:PORT") {
