@@ -1,9 +1,14 @@
-// Command-line values shared by the daemon and the load generator.
+// Command-line values shared by the daemon and the load generator: sizes, durations, HOST:PORT, and the
+// command line that reads them.
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
+#include "cli/command_line.hpp"
 #include "cli/units.hpp"
 
 TEST_CASE("cli: sizes with binary units") {
@@ -81,4 +86,34 @@ TEST_CASE("cli: HOST:PORT and [v6]:PORT") {
     CHECK_THROWS_AS(cli::split_host_port("[::1]25"), std::invalid_argument);
     CHECK_THROWS_AS(cli::split_host_port(":25"), std::invalid_argument);
     CHECK_THROWS_AS(cli::split_host_port("nocolon"), std::invalid_argument);
+}
+
+TEST_CASE("cli: a command line reads its flags; a bad one ends the program with exit code 2") {
+    using namespace std::chrono_literals;
+    const auto make = [](cli::command_line& cl) {
+        cl.add()("wait", "how long", cxxopts::value<std::string>()->default_value(cli::format_duration(300s)))(
+            "limit", "how much", cxxopts::value<std::string>()->default_value(cli::format_size(64ull << 20)));
+    };
+    const auto run = [&](std::vector<const char*> argv, std::chrono::milliseconds& wait, std::uint64_t& limit) {
+        cli::command_line cl("test", "a test");
+        make(cl);
+        bool read = false;
+        auto code = cl.parse(int(argv.size()), argv.data(), [&] {
+            read = true;
+            wait = cl.duration("wait");
+            limit = cl.size("limit");
+        });
+        return std::pair{code, read};
+    };
+    std::chrono::milliseconds wait{};
+    std::uint64_t limit = 0;
+    CHECK(run({"test"}, wait, limit) == std::pair{std::optional<int>{}, true});
+    CHECK(wait == 300s);  // the defaults read back as the values they were written from
+    CHECK(limit == 64ull << 20);
+    CHECK(run({"test", "--wait", "1.5", "--limit", "1K"}, wait, limit) == std::pair{std::optional<int>{}, true});
+    CHECK(wait == 1500ms);
+    CHECK(limit == 1024);
+    CHECK(run({"test", "--wait", "5parsecs"}, wait, limit) == std::pair{std::optional<int>{2}, true});
+    CHECK(run({"test", "stray"}, wait, limit) == std::pair{std::optional<int>{2}, false});
+    CHECK(run({"test", "--no-such-flag"}, wait, limit) == std::pair{std::optional<int>{2}, false});
 }
