@@ -14,18 +14,13 @@
 #include "verify.hpp"
 #include "worker.hpp"
 
-#ifndef SMTP_BLACKHOLE_VERSION
-#define SMTP_BLACKHOLE_VERSION "unknown"
-#endif
-
 namespace {
 
 using namespace loadgen;
 
-int usage(const std::string& why) {
-    std::fprintf(stderr, "smtp-blackhole-loadgen: %s (see --help)\n", why.c_str());
-    return 2;
-}
+constexpr const char* program = "smtp-blackhole-loadgen";
+
+int usage(const std::string& why) { return cli::usage(program, why); }
 
 // Resolves every --target once, before the run; throws usage_error for a name that does not resolve.
 std::vector<tcp::endpoint> resolve(const plan& p) {
@@ -154,20 +149,10 @@ int run(const plan& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    cli::command_line cl(program, "SMTP load generator for smtp-blackhole (see loadgen/README.md)");
+    add_flags(cl);
     plan p;
-    try {
-        p = parse_options(argc, argv);
-    } catch (const usage_error& e) {
-        return usage(e.what());
-    }
-    if (p.help) {
-        std::fputs(p.help_text.c_str(), stdout);
-        return 0;
-    }
-    if (p.version) {
-        std::puts("smtp-blackhole-loadgen " SMTP_BLACKHOLE_VERSION);
-        return 0;
-    }
+    if (auto code = cl.parse(argc, argv, [&] { p = read_plan(cl); })) return *code;
     std::signal(SIGPIPE, SIG_IGN);
     cli::raise_descriptor_limit();
     try {
@@ -175,7 +160,7 @@ int main(int argc, char** argv) {
     } catch (const usage_error& e) {
         return usage(e.what());
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "smtp-blackhole-loadgen: %s\n", e.what());
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
         return 2;
     }
 }

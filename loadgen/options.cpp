@@ -1,89 +1,156 @@
-// Command-line parsing and validation for smtp-blackhole-loadgen. Defaults are the ones in loadgen/README.md.
+// The load generator's flags and their validation (documented in loadgen/README.md). A flag's default is the
+// default plan's value written back as text, so each default is stated once, in options.hpp.
 #include "options.hpp"
-
-#include "cli/units.hpp"
 
 #include <charconv>
 #include <cmath>
-#include <cxxopts.hpp>
 #include <thread>
+
+#include "cli/units.hpp"
 
 namespace loadgen {
 namespace {
 
+using strings = std::vector<std::string>;
+
 template <class T>
-T parse_number(const std::string& s, const char* flag) {
+T parse_number(const std::string& s, const std::string& flag) {
     T v{};
     auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (r.ec != std::errc{} || r.ptr != s.data() + s.size()) throw usage_error(std::string("bad ") + flag + " '" + s + "'");
+    if (r.ec != std::errc{} || r.ptr != s.data() + s.size()) throw usage_error("bad " + flag + " '" + s + "'");
     return v;
 }
 
-double parse_double(const std::string& s, const char* flag) {
+// The flag's value as a whole number of type T.
+template <class T>
+T number(const cli::command_line& cl, const std::string& flag) {
+    return parse_number<T>(cl.get<std::string>(flag), "--" + flag);
+}
+
+// The flag's value as a finite decimal number.
+double decimal(const cli::command_line& cl, const std::string& flag) {
+    const auto s = cl.get<std::string>(flag);
     try {
         std::size_t used = 0;
         double v = std::stod(s, &used);
         if (used != s.size() || !std::isfinite(v)) throw std::invalid_argument(s);
         return v;
     } catch (const std::exception&) {
-        throw usage_error(std::string("bad ") + flag + " '" + s + "'");
+        throw usage_error("bad --" + flag + " '" + s + "'");
     }
 }
 
-// Seconds, with an optional unit ms, s, m, h; fractions allowed.
-std::chrono::milliseconds parse_seconds(std::string s, const char* flag) {
-    double mult = 1000;
-    if (s.ends_with("ms")) mult = 1, s.resize(s.size() - 2);
-    else if (s.ends_with("s")) s.pop_back();
-    else if (s.ends_with("m")) mult = 60'000, s.pop_back();
-    else if (s.ends_with("h")) mult = 3'600'000, s.pop_back();
-    double v = parse_double(s, flag);
-    if (v <= 0 || v > 366.0 * 24 * 3600) throw usage_error(std::string(flag) + " must be above 0");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v * mult)));
+// The flag's value as a duration above 0.
+std::chrono::milliseconds positive_duration(const cli::command_line& cl, const std::string& flag) {
+    auto d = cl.duration(flag);
+    if (d.count() == 0) throw usage_error("--" + flag + " must be above 0");
+    return d;
 }
 
 target parse_target(const std::string& s) {
-    target t;
-    t.text = s;
     cli::host_port hp;
     try {
         hp = cli::split_host_port(s);
     } catch (const std::invalid_argument& e) {
         throw usage_error(std::string("--target: ") + e.what());
     }
-    t.host = hp.host;
-    const auto& port = hp.port;
-    auto p = parse_number<unsigned>(port, "--target port");
+    auto p = parse_number<unsigned>(hp.port, "--target port");
     if (p == 0 || p > 65535) throw usage_error("bad --target port in '" + s + "'");
-    t.port = port;
-    return t;
+    return {hp.host, hp.port, s};
+}
+
+// What to send, how much and how fast.
+void read_load(const cli::command_line& cl, plan& p) {
+    for (const auto& t : cl.get<strings>("target")) p.targets.push_back(parse_target(t));
+    p.threads = cl.given("threads") ? cl.get<unsigned>("threads") : std::max(1u, std::thread::hardware_concurrency());
+    if (p.threads == 0 || p.threads > 1024) throw usage_error("--threads must be 1 to 1024");
+    p.connections = number<unsigned>(cl, "connections");
+    if (p.connections == 0 || p.connections > 1'000'000) throw usage_error("--connections must be 1 to 1000000");
+    if (cl.given("duration")) p.duration = positive_duration(cl, "duration");
+    if (cl.given("messages")) {
+        p.messages = number<std::uint64_t>(cl, "messages");
+        if (p.messages == 0) throw usage_error("--messages must be above 0");
+    } else if (p.duration.count() == 0) {
+        p.messages = plan::messages_without_duration;
+    }
+    p.per_connection = number<std::uint64_t>(cl, "messages-per-connection");
+    p.recipients = number<unsigned>(cl, "recipients");
+    if (p.recipients == 0 || p.recipients > 1000) throw usage_error("--recipients must be 1 to 1000");
+    p.size = cl.size("size");
+    if (p.size > (1ull << 40)) throw usage_error("--size '" + cl.get<std::string>("size") + "' is too large");
+    p.rate = decimal(cl, "rate");
+    if (p.rate < 0) throw usage_error("--rate must not be negative");
+}
+
+// The SMTP session: extensions, TLS, AUTH, flows and envelope.
+void read_session(const cli::command_line& cl, plan& p) {
+    p.pipelining = cl.given("pipelining");
+    p.bdat = cl.given("bdat");
+    p.starttls = cl.given("starttls");
+    p.tls = cl.given("tls");
+    if (p.starttls && p.tls) throw usage_error("--starttls and --tls exclude each other");
+    if (cl.given("auth")) {
+        auto a = cl.get<std::string>("auth");
+        auto colon = a.find(':');
+        if (colon == std::string::npos || colon == 0) throw usage_error("bad --auth (expected USER:PASS)");
+        p.auth_user = a.substr(0, colon);
+        p.auth_pass = a.substr(colon + 1);
+    }
+    if (cl.given("flows") && cl.given("flow")) throw usage_error("--flows and --flow exclude each other");
+    if (cl.given("flows")) {
+        auto f = number<unsigned>(cl, "flows");
+        if (f == 0 || f > 10000) throw usage_error("--flows must be 1 to 10000");
+        for (unsigned i = 0; i < f; ++i) p.flows.push_back("load-" + std::to_string(i));
+    } else if (cl.given("flow")) {
+        auto f = cl.get<std::string>("flow");
+        if (f.empty() || f.size() > 128) throw usage_error("--flow must be 1 to 128 bytes");
+        for (unsigned char c : f)
+            if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+                throw usage_error("--flow must be printable ASCII without quotes or backslashes");
+        p.flows.push_back(f);
+    } else {
+        p.flows.push_back("");
+    }
+    p.helo = cl.get<std::string>("helo");
+    p.from = cl.get<std::string>("from");
+    p.to_domain = cl.get<std::string>("to-domain");
+}
+
+// Timeouts, verification and the report.
+void read_run(const cli::command_line& cl, plan& p) {
+    p.timeout = positive_duration(cl, "timeout");
+    if (cl.given("verify")) p.verify = cl.get<strings>("verify");
+    for (const auto& v : p.verify)
+        if (!v.starts_with("http://")) throw usage_error("bad --verify '" + v + "' (expected http://HOST:PORT)");
+    p.reset = cl.given("reset");
+    if (p.reset && p.verify.empty()) throw usage_error("--reset needs --verify");
+    p.max_error_rate = decimal(cl, "max-error-rate");
+    if (p.max_error_rate < 0 || p.max_error_rate > 1) throw usage_error("--max-error-rate must be 0 to 1");
+    p.json = cl.given("json");
+    p.quiet = cl.given("quiet");
 }
 
 }  // namespace
 
-std::uint64_t parse_size(const std::string& s) {
-    std::uint64_t n = 0;
-    try {
-        n = cli::parse_size(s);
-    } catch (const std::invalid_argument& e) {
-        throw usage_error(std::string("--size: ") + e.what());
-    }
-    if (n > (1ull << 40)) throw usage_error("--size '" + s + "' is too large");
-    return n;
-}
-
-plan parse_options(int argc, char** argv) {
-    cxxopts::Options o("smtp-blackhole-loadgen", "SMTP load generator for smtp-blackhole (see loadgen/README.md)");
-    o.add_options()
-        ("target", "SMTP server HOST:PORT; repeatable (connections are spread over them)", cxxopts::value<std::vector<std::string>>())
+void add_flags(cli::command_line& cl) {
+    const plan d;
+    const auto text = [](const auto& v) { return cxxopts::value<std::string>()->default_value(v); };
+    const auto count = [&](auto n) { return text(std::to_string(n)); };
+    const auto without_duration = std::to_string(plan::messages_without_duration);
+    // clang-format off
+    cl.add()
+        ("target", "SMTP server HOST:PORT; repeatable (connections are spread over them)",
+            cxxopts::value<strings>()->default_value(plan::default_target))
         ("threads", "threads, one event loop each (default: number of cores)", cxxopts::value<unsigned>())
-        ("connections", "concurrent connections over all threads", cxxopts::value<std::string>()->default_value("10"))
-        ("messages", "messages to send in total (default 10000 unless --duration is given)", cxxopts::value<std::string>())
+        ("connections", "concurrent connections over all threads", count(d.connections))
+        ("messages", "messages to send in total (default " + without_duration + " unless --duration is given)",
+            cxxopts::value<std::string>())
         ("duration", "stop starting messages after this long (s, ms, m, h)", cxxopts::value<std::string>())
-        ("messages-per-connection", "messages per connection before QUIT and a new one; 0: unlimited", cxxopts::value<std::string>()->default_value("0"))
-        ("recipients", "recipients per message", cxxopts::value<std::string>()->default_value("1"))
-        ("size", "message size in bytes (K, M, G)", cxxopts::value<std::string>()->default_value("1024"))
-        ("rate", "messages per second, open loop; 0: closed loop", cxxopts::value<std::string>()->default_value("0"))
+        ("messages-per-connection", "messages per connection before QUIT and a new one; 0: unlimited",
+            count(d.per_connection))
+        ("recipients", "recipients per message", count(d.recipients))
+        ("size", "message size in bytes (K, M, G)", count(d.size))
+        ("rate", "messages per second, open loop; 0: closed loop", text(cli::format_number(d.rate)))
         ("pipelining", "RFC 2920: MAIL, RCPT and DATA in one write")
         ("bdat", "RFC 3030: MAIL, RCPT, BDAT n LAST and the message in one write")
         ("starttls", "STARTTLS after the first EHLO")
@@ -91,96 +158,25 @@ plan parse_options(int argc, char** argv) {
         ("auth", "AUTH PLAIN with USER:PASS", cxxopts::value<std::string>())
         ("flows", "spread messages over flows load-0..load-F-1 (X-Flow header)", cxxopts::value<std::string>())
         ("flow", "put every message in this flow (X-Flow header)", cxxopts::value<std::string>())
-        ("helo", "EHLO name", cxxopts::value<std::string>()->default_value("loadgen.test"))
-        ("from", "envelope sender", cxxopts::value<std::string>()->default_value("loadgen@loadgen.test"))
-        ("to-domain", "recipients are rcptN@DOMAIN", cxxopts::value<std::string>()->default_value("sink.test"))
-        ("timeout", "longest wait for a connect, handshake or reply", cxxopts::value<std::string>()->default_value("30s"))
-        ("verify", "after the run, compare per-flow counts with this sink's HTTP API (http://HOST:PORT); repeatable", cxxopts::value<std::vector<std::string>>())
+        ("helo", "EHLO name", text(d.helo))
+        ("from", "envelope sender", text(d.from))
+        ("to-domain", "recipients are rcptN@DOMAIN", text(d.to_domain))
+        ("timeout", "longest wait for a connect, handshake or reply", text(cli::format_duration(d.timeout)))
+        ("verify", "after the run, compare per-flow counts with this sink's HTTP API (http://HOST:PORT); "
+            "repeatable", cxxopts::value<strings>())
         ("reset", "DELETE /api/v1/flows on every --verify sink before the run")
-        ("max-error-rate", "share of messages allowed to fail (refused or lost) before exit 1", cxxopts::value<std::string>()->default_value("0"))
+        ("max-error-rate", "share of messages allowed to fail (refused or lost) before exit 1",
+            text(cli::format_number(d.max_error_rate)))
         ("json", "print the report as one JSON object")
-        ("quiet", "no progress line")
-        ("help", "print this and exit")
-        ("version", "print the version and exit");
+        ("quiet", "no progress line");
+    // clang-format on
+}
+
+plan read_plan(const cli::command_line& cl) {
     plan p;
-    cxxopts::ParseResult r;
-    try {
-        r = o.parse(argc, argv);
-    } catch (const std::exception& e) {
-        throw usage_error(e.what());
-    }
-    if (!r.unmatched().empty()) throw usage_error("unexpected argument '" + r.unmatched().front() + "'");
-    if (r.count("help")) {
-        p.help = true;
-        p.help_text = o.help();
-        return p;
-    }
-    if (r.count("version")) {
-        p.version = true;
-        return p;
-    }
-    try {
-        auto targets = r.count("target") ? r["target"].as<std::vector<std::string>>() : std::vector<std::string>{"127.0.0.1:2525"};
-        for (const auto& t : targets) p.targets.push_back(parse_target(t));
-        p.threads = r.count("threads") ? r["threads"].as<unsigned>() : std::max(1u, std::thread::hardware_concurrency());
-        if (p.threads == 0 || p.threads > 1024) throw usage_error("--threads must be 1 to 1024");
-        p.connections = parse_number<unsigned>(r["connections"].as<std::string>(), "--connections");
-        if (p.connections == 0 || p.connections > 1'000'000) throw usage_error("--connections must be 1 to 1000000");
-        if (r.count("duration")) p.duration = parse_seconds(r["duration"].as<std::string>(), "--duration");
-        if (r.count("messages")) {
-            p.messages = parse_number<std::uint64_t>(r["messages"].as<std::string>(), "--messages");
-            if (p.messages == 0) throw usage_error("--messages must be above 0");
-        } else if (p.duration.count() == 0) {
-            p.messages = 10000;
-        }
-        p.per_connection = parse_number<std::uint64_t>(r["messages-per-connection"].as<std::string>(), "--messages-per-connection");
-        p.recipients = parse_number<unsigned>(r["recipients"].as<std::string>(), "--recipients");
-        if (p.recipients == 0 || p.recipients > 1000) throw usage_error("--recipients must be 1 to 1000");
-        p.size = parse_size(r["size"].as<std::string>());
-        p.rate = parse_double(r["rate"].as<std::string>(), "--rate");
-        if (p.rate < 0) throw usage_error("--rate must not be negative");
-        p.pipelining = r.count("pipelining") > 0;
-        p.bdat = r.count("bdat") > 0;
-        p.starttls = r.count("starttls") > 0;
-        p.tls = r.count("tls") > 0;
-        if (p.starttls && p.tls) throw usage_error("--starttls and --tls exclude each other");
-        if (r.count("auth")) {
-            auto a = r["auth"].as<std::string>();
-            auto colon = a.find(':');
-            if (colon == std::string::npos || colon == 0) throw usage_error("bad --auth (expected USER:PASS)");
-            p.auth_user = a.substr(0, colon);
-            p.auth_pass = a.substr(colon + 1);
-        }
-        if (r.count("flows") && r.count("flow")) throw usage_error("--flows and --flow exclude each other");
-        if (r.count("flows")) {
-            auto f = parse_number<unsigned>(r["flows"].as<std::string>(), "--flows");
-            if (f == 0 || f > 10000) throw usage_error("--flows must be 1 to 10000");
-            for (unsigned i = 0; i < f; ++i) p.flows.push_back("load-" + std::to_string(i));
-        } else if (r.count("flow")) {
-            auto f = r["flow"].as<std::string>();
-            if (f.empty() || f.size() > 128) throw usage_error("--flow must be 1 to 128 bytes");
-            for (unsigned char c : f)
-                if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') throw usage_error("--flow must be printable ASCII without quotes or backslashes");
-            p.flows.push_back(f);
-        } else {
-            p.flows.push_back("");
-        }
-        p.helo = r["helo"].as<std::string>();
-        p.from = r["from"].as<std::string>();
-        p.to_domain = r["to-domain"].as<std::string>();
-        p.timeout = parse_seconds(r["timeout"].as<std::string>(), "--timeout");
-        if (r.count("verify")) p.verify = r["verify"].as<std::vector<std::string>>();
-        for (const auto& v : p.verify)
-            if (!v.starts_with("http://")) throw usage_error("bad --verify '" + v + "' (expected http://HOST:PORT)");
-        p.reset = r.count("reset") > 0;
-        if (p.reset && p.verify.empty()) throw usage_error("--reset needs --verify");
-        p.max_error_rate = parse_double(r["max-error-rate"].as<std::string>(), "--max-error-rate");
-        if (p.max_error_rate < 0 || p.max_error_rate > 1) throw usage_error("--max-error-rate must be 0 to 1");
-        p.json = r.count("json") > 0;
-        p.quiet = r.count("quiet") > 0;
-    } catch (const cxxopts::exceptions::exception& e) {
-        throw usage_error(e.what());
-    }
+    read_load(cl, p);
+    read_session(cl, p);
+    read_run(cl, p);
     if (p.threads > p.connections) p.threads = p.connections;  // a thread without a connection has nothing to do
     return p;
 }

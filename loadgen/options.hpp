@@ -1,16 +1,16 @@
 // The load generator's command line, parsed into a plain plan. Bad usage throws usage_error (one line, exit 2).
+// A flag's default is the default plan's value, so each is stated once.
 #pragma once
 #include <chrono>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "cli/command_line.hpp"
+
 namespace loadgen {
 
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using cli::usage_error;
 
 struct target {
     std::string host;  // as given, without brackets
@@ -20,9 +20,11 @@ struct target {
 
 struct plan {
     std::vector<target> targets;
-    unsigned threads = 1;
+    static constexpr const char* default_target = "127.0.0.1:2525";  // --target's default
+    unsigned threads = 1;  // --threads' default is the number of cores
     unsigned connections = 10;
     std::uint64_t messages = 0;            // 0: no message bound (then a duration is)
+    static constexpr std::uint64_t messages_without_duration = 10000;  // --messages' default without --duration
     std::chrono::milliseconds duration{0};  // 0: no time bound (then a message count is)
     std::uint64_t per_connection = 0;      // 0: unlimited (connections are reused)
     unsigned recipients = 1;
@@ -39,13 +41,11 @@ struct plan {
     bool reset = false;
     double max_error_rate = 0;
     bool json = false, quiet = false;
-    bool help = false, version = false;
-    std::string help_text;
 };
 
-plan parse_options(int argc, char** argv);
-
-// "64M" -> 67108864 (K, M, G binary); throws usage_error.
-std::uint64_t parse_size(const std::string& s);
+// The load generator's flags, each with its default from a default plan.
+void add_flags(cli::command_line& cl);
+// The plan the parsed flags describe; throws usage_error for a bad value.
+plan read_plan(const cli::command_line& cl);
 
 }  // namespace loadgen

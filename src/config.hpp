@@ -1,10 +1,10 @@
-// The command line (cxxopts) turned into a plain, validated configuration.
-// Every flag, its default and its meaning are listed in the README; parse() is the only place that reads them.
+// The daemon's command line turned into a plain, validated configuration.
+// Every flag, its default and its meaning are listed in the README; the defaults are those of a default
+// configuration (server::settings, sink::options), written back as text for --help.
 #pragma once
-#include <stdexcept>
 #include <string>
-#include <vector>
 
+#include "cli/command_line.hpp"
 #include "server/log.hpp"
 #include "server/settings.hpp"
 
@@ -14,23 +14,16 @@ struct config {
     server::settings server;
     server::log::level log_level = server::log::level::info;
     bool max_connections_given = false;  // on the command line, not the default: only then is a low limit worth a warning
-    bool help = false;
-    bool version = false;
-    std::string help_text;
 };
 
-// A bad flag or value: what() is one line saying which and why.
-struct error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+// The configuration with no flag given: settings' own defaults, the machine's cores and host name.
+config defaults();
+// The daemon's flags, each with its default from defaults().
+void add_flags(cli::command_line& cl);
+// The configuration the parsed flags describe; throws cli::usage_error for a bad value.
+config read(const cli::command_line& cl);
 
-config parse(int argc, const char* const* argv);
-
-// "64M", "64MiB", "1048576", "512k": a size in octets (binary multiples).
-std::uint64_t parse_size(const std::string& s);
-// "300", "300s", "5m", "250ms", "1h": a duration.
-std::chrono::milliseconds parse_duration(const std::string& s);
-// "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:0".
+// "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:0"; throws cli::usage_error.
 server::listen_address parse_listen(const std::string& s);
 
 }  // namespace config

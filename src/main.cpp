@@ -1,8 +1,8 @@
 // smtp-blackhole: start, serve until SIGTERM/SIGINT, print the final totals.
 // Exit codes: 0 after a clean stop, 2 for a bad flag or a start-up failure (one line on stderr).
 #include <csignal>
-#include <stdexcept>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,21 +55,10 @@ std::string prepare_descriptors(const config::config& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    cli::command_line cl("smtp-blackhole", "An SMTP sink: accepts mail fast, counts it exactly, keeps none of it.");
+    config::add_flags(cl);
     config::config c;
-    try {
-        c = config::parse(argc, argv);
-    } catch (const config::error& e) {
-        std::fprintf(stderr, "smtp-blackhole: %s (see --help)\n", e.what());
-        return 2;
-    }
-    if (c.help) {
-        std::fputs(c.help_text.c_str(), stdout);
-        return 0;
-    }
-    if (c.version) {
-        std::puts("smtp-blackhole " SMTP_BLACKHOLE_VERSION);
-        return 0;
-    }
+    if (auto code = cl.parse(argc, argv, [&] { c = config::read(cl); })) return *code;
     server::log::set_level(c.log_level);
     std::signal(SIGPIPE, SIG_IGN);
     const std::string nofile = prepare_descriptors(c);

@@ -1,10 +1,31 @@
-// Sizes and HOST:PORT values on the command line. See units.hpp.
+// Sizes, durations and HOST:PORT values on the command line. See units.hpp.
 #include "cli/units.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
+#include <utility>
 
 namespace cli {
+namespace {
+
+constexpr std::chrono::milliseconds longest_duration = std::chrono::hours(24 * 365);
+constexpr std::uint64_t most_decimals = 1'000'000'000'000;  // 10^12: decimals past the 12th only round up
+
+// Milliseconds in one unit of a duration (none: seconds); 0 for an unknown unit.
+std::uint64_t duration_unit(std::string_view text) {
+    std::string unit(text);
+    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (unit.empty() || unit == "s") return 1000;
+    if (unit == "ms") return 1;
+    if (unit == "m") return 60'000;
+    if (unit == "h") return 3'600'000;
+    return 0;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
 
 std::uint64_t parse_size(std::string_view s) {
     std::uint64_t n = 0;
@@ -25,6 +46,51 @@ std::uint64_t parse_size(std::string_view s) {
         throw std::invalid_argument("bad size unit in '" + std::string(s) + "' (use K, M or G)");
     if (n > UINT64_MAX / m) throw std::invalid_argument("size '" + std::string(s) + "' is too large");
     return n * m;
+}
+
+std::string format_size(std::uint64_t n) {
+    for (auto [shift, unit] : {std::pair{30, "G"}, std::pair{20, "M"}, std::pair{10, "K"}})
+        if (n != 0 && n % (1ull << shift) == 0) return std::to_string(n >> shift) + unit;
+    return std::to_string(n);
+}
+
+std::chrono::milliseconds parse_duration(std::string_view s) {
+    std::string quoted(1, '\'');
+    quoted.append(s).push_back('\'');
+    std::uint64_t whole = 0, decimals = 0, scale = 1;  // the number is whole + decimals / scale
+    bool digits = false, beyond = false;              // beyond: a nonzero decimal past the 12th
+    std::size_t i = 0;
+    for (; i < s.size() && is_digit(s[i]); ++i, digits = true) {
+        if (whole > (UINT64_MAX - 9) / 10) throw std::invalid_argument("duration " + quoted + " is too large");
+        whole = whole * 10 + std::uint64_t(s[i] - '0');
+    }
+    if (i < s.size() && s[i] == '.')
+        for (++i; i < s.size() && is_digit(s[i]); ++i, digits = true) {
+            if (scale < most_decimals)
+                decimals = decimals * 10 + std::uint64_t(s[i] - '0'), scale *= 10;
+            else
+                beyond |= s[i] != '0';
+        }
+    if (!digits) throw std::invalid_argument("bad duration " + quoted);
+    const std::uint64_t unit = duration_unit(s.substr(i));
+    if (unit == 0) throw std::invalid_argument("bad duration unit in " + quoted + " (use ms, s, m or h)");
+    const auto most = std::uint64_t(longest_duration.count());
+    if (whole > most / unit) throw std::invalid_argument("duration " + quoted + " is too large");
+    // unit * decimals < 3.6e6 * 1e12 fits in 64 bits; rounded up to the next millisecond.
+    const std::uint64_t ms = whole * unit + (decimals * unit + (beyond ? 1 : 0) + scale - 1) / scale;
+    if (ms > most) throw std::invalid_argument("duration " + quoted + " is too large");
+    return std::chrono::milliseconds(ms);
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+    if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
+    return std::to_string(d.count() / 1000) + "s";
+}
+
+std::string format_number(double v) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
 }
 
 host_port split_host_port(std::string_view s) {

@@ -37,20 +37,14 @@ MetricFamily single(std::string_view name, std::string help, MetricType type, do
     return f;
 }
 
-}  // namespace
-
-sink_collector::sink_collector(const sink::hub& h, std::function<std::uint64_t()> active)
-    : h_(h), active_(std::move(active)) {}
-
-std::vector<MetricFamily> sink_collector::Collect() const {
+// The per-flow families: one sample per flow (and per reply code for refusals).
+void add_flow_families(const sink::flow_table& flows, std::vector<MetricFamily>& out) {
     using T = MetricType;
-    std::vector<MetricFamily> out;
-    auto t = h_.counters.sum();
     auto msgs = family(names::flow_messages, "Messages accepted, by flow (since the flow's last reset)", T::Counter);
     auto rcpts = family(names::flow_recipients, "Recipients of accepted messages, by flow", T::Counter);
     auto bytes = family(names::flow_bytes, "Octets of accepted messages, by flow", T::Counter);
     auto refused = family(names::flow_refused, "Refusals inside transactions, by flow and reply code", T::Counter);
-    for (const auto& f : h_.flows.list()) {
+    for (const auto& f : flows.list()) {
         add(msgs, double(f.messages), {{"flow", f.name}});
         add(rcpts, double(f.recipients), {{"flow", f.name}});
         add(bytes, double(f.bytes), {{"flow", f.name}});
@@ -61,18 +55,43 @@ std::vector<MetricFamily> sink_collector::Collect() const {
     out.push_back(std::move(rcpts));
     out.push_back(std::move(bytes));
     out.push_back(std::move(refused));
+}
+
+// TLS: handshakes by result, resumptions, plaintext dropped at STARTTLS.
+void add_tls_families(const sink::totals& t, std::vector<MetricFamily>& out) {
+    using T = MetricType;
+    auto tls = family(names::tls_handshakes, "TLS handshakes, by result", T::Counter);
+    add(tls, double(t.tls_ok), {{"result", "ok"}});
+    add(tls, double(t.tls_failed), {{"result", "failed"}});
+    out.push_back(std::move(tls));
+    out.push_back(single(names::tls_resumed, "TLS handshakes that resumed a session (counted as ok too)", T::Counter,
+                         double(t.tls_resumed)));
+    out.push_back(single(names::starttls_plaintext_dropped,
+                         "Plaintext octets sent after STARTTLS, dropped unread (RFC 3207 4.2)", T::Counter,
+                         double(t.starttls_dropped)));
+}
+
+}  // namespace
+
+sink_collector::sink_collector(const sink::hub& h, std::function<std::uint64_t()> active)
+    : h_(h), active_(std::move(active)) {}
+
+std::vector<MetricFamily> sink_collector::Collect() const {
+    using T = MetricType;
+    std::vector<MetricFamily> out;
+    auto t = h_.counters.sum();
+    add_flow_families(h_.flows, out);
     out.push_back(single(names::connections, "Connections accepted", T::Counter, double(t.connections)));
     out.push_back(single(names::connections_active, "Connections open now", T::Gauge, double(active_ ? active_() : 0)));
+    out.push_back(single(names::connections_refused, "Connections closed at once with 421 4.3.2 (--max-connections)",
+                         T::Counter, double(t.connections_refused)));
     out.push_back(single(names::transactions, "Messages accepted (250 at the end of data)", T::Counter,
                          double(t.transactions)));
     auto replies = family(names::replies, "Replies sent, by code", T::Counter);
     for (std::size_t code = 0; code < t.replies.size(); ++code)
         if (t.replies[code]) add(replies, double(t.replies[code]), {{"code", std::to_string(code)}});
     out.push_back(std::move(replies));
-    auto tls = family(names::tls_handshakes, "TLS handshakes, by result", T::Counter);
-    add(tls, double(t.tls_ok), {{"result", "ok"}});
-    add(tls, double(t.tls_failed), {{"result", "failed"}});
-    out.push_back(std::move(tls));
+    add_tls_families(t, out);
     out.push_back(single(names::capture_messages, "Messages in the capture ring", T::Gauge, double(h_.ring.count())));
     out.push_back(single(names::capture_bytes, "Octets in the capture ring", T::Gauge, double(h_.ring.bytes())));
     out.push_back(single(names::capture_evicted, "Messages evicted from the capture ring", T::Counter,

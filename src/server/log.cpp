@@ -35,6 +35,8 @@ bool parse_level(std::string_view s, level& out) noexcept {
     return false;
 }
 
+std::string_view level_name(level l) noexcept { return names[int(l)]; }
+
 void set_level(level l) noexcept { current.store(int(l)); }
 bool enabled(level l) noexcept { return int(l) <= current.load(std::memory_order_relaxed); }
 

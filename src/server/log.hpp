@@ -12,6 +12,8 @@ namespace server::log {
 enum class level { error, warn, info, debug };
 
 bool parse_level(std::string_view s, level& out) noexcept;
+// The name parse_level reads: "info".
+std::string_view level_name(level l) noexcept;
 void set_level(level l) noexcept;
 bool enabled(level l) noexcept;
 

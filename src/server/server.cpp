@@ -49,7 +49,7 @@ tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_addre
 
 namespace {
 
-std::unique_ptr<smtp::authenticator> make_authenticator(const settings& s) {
+std::unique_ptr<const smtp::authenticator> make_authenticator(const settings& s) {
     switch (s.auth) {
     case settings::auth_mode::none: return nullptr;
     case settings::auth_mode::any: return std::make_unique<auth_any>(s.smtp.hostname);
@@ -59,7 +59,7 @@ std::unique_ptr<smtp::authenticator> make_authenticator(const settings& s) {
 }
 
 // The settings the sessions see: TLS is always available (a self-signed pair at worst), AUTH per --auth.
-settings with_security(settings s, smtp::authenticator* a) {
+settings with_security(settings s, const smtp::authenticator* a) {
     s.smtp.tls_available = true;
     s.smtp.auth = a;
     return s;

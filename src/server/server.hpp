@@ -34,7 +34,7 @@ private:
                                   const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt);
 
     std::unique_ptr<tls_config> tls_;
-    std::unique_ptr<smtp::authenticator> auth_;
+    std::unique_ptr<const smtp::authenticator> auth_;
     shared_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<tcp::endpoint> endpoints_;

@@ -1,6 +1,7 @@
 // Building TLS contexts: files or a self-signed certificate. See tls.hpp.
 #include "server/tls.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace server {
@@ -23,18 +25,13 @@ std::string openssl_error() {
     return buf;
 }
 
+// "AA:BB:...": OpenSSL's own hex with colons, as `openssl x509 -fingerprint -sha256` prints it.
 std::string sha256_fingerprint(X509* cert) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (!X509_digest(cert, EVP_sha256(), md, &n)) return {};
-    std::string out;
-    static const char hex[] = "0123456789ABCDEF";
-    for (unsigned i = 0; i < n; ++i) {
-        if (i) out += ':';
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
+    std::unique_ptr<char, void (*)(char*)> hex(OPENSSL_buf2hexstr(md, long(n)), [](char* p) { OPENSSL_free(p); });
+    return hex ? std::string(hex.get()) : std::string();
 }
 
 // A P-256 key and a certificate for `host`, valid from an hour ago for a year, signed by itself.

@@ -28,7 +28,7 @@ struct options {
     bool tls_available = false;   // the server can do TLS: STARTTLS is offered (unless disabled)
     bool require_tls = false;     // MAIL and AUTH before STARTTLS get 530 5.7.0
     bool auth_insecure = false;   // AUTH is offered without TLS too
-    authenticator* auth = nullptr;  // AUTH is offered when set (and not disabled); not owned
+    const authenticator* auth = nullptr;  // AUTH is offered when set (and not disabled); not owned
 
     bool enabled(extension e) const noexcept { return !(disabled & (1u << unsigned(e))); }
     void disable(extension e) noexcept { disabled |= 1u << unsigned(e); }

@@ -12,7 +12,7 @@ sasl_exchange::step sasl_exchange::ask(stage next, std::string_view text) {
     return {status::challenge, encoded_};
 }
 
-sasl_exchange::step sasl_exchange::start(std::string_view mechanism, std::string_view initial, authenticator& a) {
+sasl_exchange::step sasl_exchange::start(std::string_view mechanism, std::string_view initial, const authenticator& a) {
     bool has_initial = !initial.empty();
     if (initial == "=") initial = {};
     if (has_initial && !initial.empty() && !base64::decode(initial, decoded_)) return done(status::bad_base64);
@@ -36,7 +36,7 @@ sasl_exchange::step sasl_exchange::start(std::string_view mechanism, std::string
     return done(status::bad_mechanism);
 }
 
-sasl_exchange::step sasl_exchange::respond(std::string_view line, authenticator& a) {
+sasl_exchange::step sasl_exchange::respond(std::string_view line, const authenticator& a) {
     if (line == "*") return done(status::cancelled);
     if (!base64::decode(line, decoded_)) return done(status::bad_base64);
     switch (stage_) {
@@ -63,7 +63,7 @@ sasl_exchange::step sasl_exchange::respond(std::string_view line, authenticator&
 }
 
 // RFC 4616 2: [authzid] NUL authcid NUL passwd
-sasl_exchange::step sasl_exchange::plain(std::string_view msg, authenticator& a) {
+sasl_exchange::step sasl_exchange::plain(std::string_view msg, const authenticator& a) {
     auto first = msg.find('\0');
     if (first == std::string_view::npos) return done(status::failure);
     auto second = msg.find('\0', first + 1);

@@ -19,9 +19,9 @@ public:
     };
 
     // AUTH <mechanism> [initial-response] ("=" is an empty initial response, RFC 4954 4).
-    step start(std::string_view mechanism, std::string_view initial, authenticator& a);
+    step start(std::string_view mechanism, std::string_view initial, const authenticator& a);
     // A client line answering a challenge ("*" cancels).
-    step respond(std::string_view line, authenticator& a);
+    step respond(std::string_view line, const authenticator& a);
     bool active() const noexcept { return stage_ != stage::idle; }
     // The user of the last successful exchange.
     const std::string& user() const noexcept { return user_; }
@@ -29,7 +29,7 @@ public:
 
 private:
     enum class stage : std::uint8_t { idle, plain, login_user, login_password, cram };
-    step plain(std::string_view decoded, authenticator& a);
+    step plain(std::string_view decoded, const authenticator& a);
     step ask(stage next, std::string_view text);
     step done(status s) {
         stage_ = stage::idle;

@@ -22,9 +22,9 @@ struct null_observer final : smtp::observer {
 
 // Accepts the password "pw" and the CRAM-MD5 digest "d"; a fixed challenge keeps runs comparable.
 struct fixed_auth final : smtp::authenticator {
-    bool check_password(std::string_view, std::string_view p) override { return p == "pw"; }
-    bool check_cram_md5(std::string_view, std::string_view, std::string_view d) override { return d == "d"; }
-    std::string challenge() override { return "<1.1@fuzz.test>"; }
+    bool check_password(std::string_view, std::string_view p) const override { return p == "pw"; }
+    bool check_cram_md5(std::string_view, std::string_view, std::string_view d) const override { return d == "d"; }
+    std::string challenge() const override { return "<1.1@fuzz.test>"; }
 };
 
 struct fed {

@@ -10,7 +10,8 @@ from api import FlowTest, flow_message, http_request, metric, metric_labels, par
 from daemon import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, TOO_MANY_RCPTS, UNKNOWN, parse_kv
 
 ALWAYS = ('connections_total', 'connections_active', 'transactions_total', 'capture_messages', 'capture_bytes',
-          'capture_evicted_total', 'flows_tracked', 'flows_overflow_total', 'smuggling_suspects_total')
+          'capture_evicted_total', 'flows_tracked', 'flows_overflow_total', 'smuggling_suspects_total',
+          'connections_refused_total', 'tls_resumed_total', 'starttls_plaintext_dropped_bytes_total')
 FAMILIES = ALWAYS + ('flow_messages_total', 'flow_recipients_total', 'flow_bytes_total', 'flow_refused_total',
                      'replies_total', 'tls_handshakes_total')
 

@@ -10,6 +10,7 @@ import threading
 import time
 
 import daemon
+from api import http_request, metric, parse_prometheus
 from daemon import (BYE, DATA_GO, MAIL_OK, NOOP_OK, QUEUED_RE, RCPT_OK, SHUTTING_DOWN, TIMEOUT, DaemonTest,
                     make_message, parse_kv, run_binary)
 
@@ -117,6 +118,9 @@ class TestConnectionLimit(LifecycleTest):
         n = self.finish_data(c4)
         self.quit(c4)
         self.assertEqual(c2.cmd('NOOP'), NOOP_OK)
+        m = parse_prometheus(http_request(d.http_port, 'GET', '/metrics').body.decode())
+        self.assertEqual(metric(m, 'smtp_blackhole_connections_refused_total'), 1 + extra_refused)
+        self.assertEqual(metric(m, 'smtp_blackhole_connections_total'), 4 + extra_refused)
         t = self.stop(d)
         self.assertTotals(t, {220: 3, 250: 3 + 3 + 1, 354: 1, 221: 2, 421: 1 + extra_refused},
                           connections=4 + extra_refused, connections_refused=1 + extra_refused, transactions=1,

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 from api import http_request
-from api import metric_labels, parse_prometheus
+from api import metric, metric_labels, parse_prometheus
 from daemon import UNKNOWN, ehlo_reply, make_message, parse_kv
 from tlsutil import (FP_RE, HOST, NEED_HELO, NEED_MAIL, STARTTLS_READY, TLS_ACTIVE, TLS_REQUIRED, TlsTest,
                      after_handshake, client_context, file_fingerprint, greeting, log_fingerprints, make_cert,
@@ -22,6 +22,11 @@ SELF_SIGNED = 'TLS with a self-signed certificate'
 LOADED = 'TLS certificate loaded'
 RELOADED = 'TLS certificate reloaded'
 RELOAD_FAILED = 'TLS reload failed, keeping the old certificate'
+
+
+def scraped(d, name: str) -> float | None:
+    """One unlabelled sample of the daemon's /metrics, named without the smtp_blackhole_ prefix."""
+    return metric(parse_prometheus(http_request(d.http_port, 'GET', '/metrics').body.decode()), f'smtp_blackhole_{name}')
 
 
 def no_tls(**counts):
@@ -83,6 +88,7 @@ class TestOpensslClient(TlsTest):
                                   stdin='EHLO client.test\nQUIT\n')
         self.assertRegex(out2, rf'\nReused, {version}, Cipher is ', out2 + err2)
         self.assertTrue(after_handshake(out2).endswith(ehlo_reply(HOST, tls=True) + '\n221 2.0.0 Bye\n'), out2)
+        self.assertEqual(scraped(d, 'tls_resumed_total'), 1)
         t = self.stop(d)
         replies = {220: 4, 250: 4, 221: 2} if starttls else {220: 2, 250: 2, 221: 2}
         self.assertTotals(t, replies, connections=2, transactions=0, refused=0,
@@ -134,6 +140,8 @@ class TestStarttlsProtocol(TlsTest):
         self.quit(c)
         api = http_request(d.http_port, 'GET', '/api/v1/messages').json()['messages']
         self.assertEqual([m['mail_from'] for m in api], ['s@test'])
+        self.assertEqual(scraped(d, 'starttls_plaintext_dropped_bytes_total'), len(injected))
+        self.assertEqual(scraped(d, 'tls_resumed_total'), 0)
         t = self.stop(d)
         self.assertTotals(t, {220: 2, 250: 5, 354: 1, 503: 1, 221: 1}, connections=1, transactions=1,
                           recipients=1, bytes=len(msg),
@@ -152,6 +160,7 @@ class TestStarttlsProtocol(TlsTest):
         wrap(c)
         self.assertEqual(c.cmd('MAIL FROM:<s@test>'), NEED_HELO)  # no EHLO survived, injected or not
         self.quit(c)
+        self.assertEqual(scraped(d, 'starttls_plaintext_dropped_bytes_total'), len(injected))
         t = self.stop(d)
         self.assertTotals(t, {220: 2, 250: 1, 503: 1, 221: 1}, connections=1, transactions=0, recipients=0,
                           **no_tls(tls_handshakes=1, starttls_plaintext_dropped=len(injected)))

@@ -9,13 +9,13 @@ namespace {
 
 // Accepts alice:secret; CRAM-MD5 accepts the digest "good" for alice.
 struct fake_auth final : smtp::authenticator {
-    bool check_password(std::string_view u, std::string_view p) override { return u == "alice" && p == "secret"; }
-    bool check_cram_md5(std::string_view u, std::string_view challenge, std::string_view digest) override {
+    bool check_password(std::string_view u, std::string_view p) const override { return u == "alice" && p == "secret"; }
+    bool check_cram_md5(std::string_view u, std::string_view challenge, std::string_view digest) const override {
         last_challenge = std::string(challenge);
         return u == "alice" && digest == "good";
     }
-    std::string challenge() override { return "<1.2@mx.test>"; }
-    std::string last_challenge;
+    std::string challenge() const override { return "<1.2@mx.test>"; }
+    mutable std::string last_challenge;  // what the session passed to the check, for the test to read
 };
 
 std::string b64(std::string_view s) {

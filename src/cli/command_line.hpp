@@ -1,0 +1,56 @@
+// A program's command line on cxxopts, shared by the daemon and the load generator: the flag table with
+// -h/--help and --version, and parsing that turns every cxxopts complaint, stray argument and bad value into one
+// line on stderr and exit code 2. Which flags there are, and what makes a value bad, stays with each program.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <cxxopts.hpp>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace cli {
+
+// A bad flag or value: what() is one line saying which and why.
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Prints "PROGRAM: WHY (see --help)" on stderr; returns 2, the exit code of bad usage.
+int usage(std::string_view program, std::string_view why);
+
+class command_line {
+public:
+    command_line(std::string program, std::string description);
+    const std::string& program() const noexcept { return program_; }
+    // The program's flags: add()("name", "meaning", cxxopts::value<T>()->default_value(text))...
+    cxxopts::OptionAdder add() { return options_.add_options(); }
+
+    // Parses argv and, unless --help or --version was given, calls `read`, which takes the values it needs and
+    // throws usage_error for a bad one. Returns the exit code when the program ends here: 0 once the help or
+    // the version is printed on stdout, 2 once a usage error is printed on stderr; nothing when it goes on.
+    std::optional<int> parse(int argc, const char* const* argv, const std::function<void()>& read);
+
+    bool given(const std::string& flag) const { return result_.count(flag) > 0; }
+    // The flag's value (its default when not given) as cxxopts converts it.
+    template <class T>
+    T get(const std::string& flag) const {
+        try {
+            return result_[flag].as<T>();
+        } catch (const cxxopts::exceptions::exception& e) {
+            throw usage_error(e.what());
+        }
+    }
+    // The flag's value read by cli/units.hpp; a bad one is a usage_error naming the flag.
+    std::uint64_t size(const std::string& flag) const;
+    std::chrono::milliseconds duration(const std::string& flag) const;
+
+private:
+    std::string program_;
+    cxxopts::Options options_;
+    cxxopts::ParseResult result_;
+};
+
+}  // namespace cli
