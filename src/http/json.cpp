@@ -2,7 +2,8 @@
 #include "http/json.hpp"
 
 #include <charconv>
-#include <ctime>
+
+#include "sink/clock.hpp"
 
 namespace http::json {
 namespace {
@@ -59,16 +60,6 @@ void append_string(std::string& out, std::string_view s) {
         }
     }
     out += '"';
-}
-
-std::string rfc3339_ms(std::int64_t ms) {
-    std::time_t secs = ms / 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
-    return buf;
 }
 
 void writer::separate() {
@@ -129,7 +120,7 @@ writer& writer::null() {
 
 writer& writer::time_ms(std::int64_t ms) {
     if (ms == 0) return null();
-    return value(rfc3339_ms(ms));
+    return value(sink::rfc3339_ms(ms));
 }
 
 }  // namespace http::json

@@ -35,7 +35,5 @@ private:
 
 // Appends `s` as a JSON string literal.
 void append_string(std::string& out, std::string_view s);
-// "2026-11-23T20:00:00.123Z"
-std::string rfc3339_ms(std::int64_t unix_ms);
 
 }  // namespace http::json

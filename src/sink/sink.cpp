@@ -1,16 +1,9 @@
 // The hub and the per-connection sink: flow naming, exact counting, sampling into the capture ring.
 #include "sink/sink.hpp"
 
-#include <chrono>
-
 #include "sink/header.hpp"
 
 namespace sink {
-
-std::int64_t now_ms() noexcept {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 hub::hub(const options& o, std::size_t threads)
     : opts(o), key(flow_key::parse(o.flow_key)), flows(o.max_flows, threads),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sink/capture.hpp"
+#include "sink/clock.hpp"
 #include "sink/counters.hpp"
 #include "sink/flow_key.hpp"
 #include "sink/flow_table.hpp"
@@ -75,8 +76,5 @@ private:
     bool truncated_ = false;
     std::string raw_;
 };
-
-// Unix time in milliseconds, for first/last seen and capture times.
-std::int64_t now_ms() noexcept;
 
 }  // namespace sink

@@ -1,5 +1,5 @@
 // The capture ring's two bounds, ids and lookups; the connection sink's sampling and truncation;
-// the JSON writer's escaping.
+// the JSON writer's escaping; RFC 3339 times.
 #include <doctest/doctest.h>
 
 #include "http/json.hpp"
@@ -153,4 +153,14 @@ TEST_CASE("json: escaping, invalid UTF-8, nesting, times") {
         .end_object();
     CHECK(w.str() == "{\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\",\"n\":42,\"a\":[true,null],"
                      "\"t\":\"2023-11-14T22:13:20.123Z\",\"z\":null}");
+}
+
+TEST_CASE("clock: RFC 3339 in UTC with milliseconds") {
+    CHECK(sink::rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
+    CHECK(sink::rfc3339_ms(951868799999) == "2000-02-29T23:59:59.999Z");
+    CHECK(sink::rfc3339_ms(1700000000123) == "2023-11-14T22:13:20.123Z");
+    CHECK(sink::rfc3339_ms(4102444799999) == "2099-12-31T23:59:59.999Z");
+    auto now = sink::rfc3339_ms(sink::now_ms());
+    CHECK(now.size() == 24);
+    CHECK(now.starts_with("20"));
 }
