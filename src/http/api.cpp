@@ -33,6 +33,12 @@ response error(const request& req, bhttp::status s, std::string_view msg) {
     return make(req, s, boost::json::serialize(boost::json::object{{"error", msg}}));
 }
 
+// The captured message that a path's {id:uint} names, or nullptr.
+std::shared_ptr<const sink::captured_message> message_at(const sink::capture_ring& ring, std::string_view id) {
+    std::uint64_t n = 0;
+    return parse_uint(id, n) ? ring.get(n) : nullptr;
+}
+
 }  // namespace
 
 struct api::call {
@@ -149,17 +155,13 @@ void api::delete_messages(call& c) {
 }
 
 void api::get_message(call& c) {
-    std::uint64_t id = 0;
-    parse_uint(c.args[0], id);  // the pattern has checked it
-    auto m = h_.ring.get(id);
+    auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
     c.done(make(c.req, message_object(*m, true)));
 }
 
 void api::get_raw(call& c) {
-    std::uint64_t id = 0;
-    parse_uint(c.args[0], id);
-    auto m = h_.ring.get(id);
+    auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
     c.done(make(c.req, bhttp::status::ok, m->raw, "message/rfc822"));
 }
