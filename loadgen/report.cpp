@@ -1,6 +1,9 @@
 // Merging and printing the report. See report.hpp.
 #include "report.hpp"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cmath>
 #include <cstdio>
 
 namespace loadgen {
@@ -25,21 +28,21 @@ std::string latency_row(const char* name, const histogram& h) {
     return b;
 }
 
-std::string latency_json(const histogram& h) {
-    std::string s = "{\"count\":" + std::to_string(h.count()) + ",\"min\":" + ms(h.min());
-    for (std::size_t i = 0; i < 4; ++i) s += std::string(",\"") + percentile_names[i] + "\":" + ms(h.percentile(percentiles[i]));
-    return s + ",\"max\":" + ms(h.max()) + "}";
+// `v` rounded to `digits` decimals, the precision the text report shows.
+double rounded(double v, int digits) {
+    double scale = std::pow(10.0, digits);
+    return std::round(v * scale) / scale;
 }
 
-// Flow names are printable ASCII without '"' or '\' (checked at parse time); still escape to be safe.
-std::string quoted(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') out += '\\', out += char(c);
-        else if (c < 0x20) out += "\\u00" + std::string{"0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
-        else out += char(c);
-    }
-    return out + "\"";
+double ms_value(std::uint64_t ns) { return rounded(static_cast<double>(ns) / 1e6, 3); }
+
+boost::json::object latency_json(const histogram& h) {
+    boost::json::object o;
+    o["count"] = h.count();
+    o["min"] = ms_value(h.min());
+    for (std::size_t i = 0; i < 4; ++i) o[percentile_names[i]] = ms_value(h.percentile(percentiles[i]));
+    o["max"] = ms_value(h.max());
+    return o;
 }
 
 std::string mode(const plan& p) {
@@ -116,36 +119,36 @@ std::string render_text(const plan& p, const report& r) {
 }
 
 std::string render_json(const plan& p, const report& r) {
-    std::string s = "{\"mode\":" + quoted(mode(p)) + ",\"threads\":" + std::to_string(p.threads) +
-                    ",\"connections_configured\":" + std::to_string(p.connections) + ",\"size\":" + std::to_string(p.size) +
-                    ",\"recipients\":" + std::to_string(p.recipients) + ",\"elapsed_s\":" + fixed(r.elapsed_s, 3) +
-                    ",\"sent\":" + std::to_string(r.sent) + ",\"accepted\":" + std::to_string(r.accepted) +
-                    ",\"refused\":" + std::to_string(r.refused) + ",\"refused_by_code\":{";
-    bool first = true;
-    for (const auto& [code, n] : r.refused_by_code) {
-        s += (first ? "\"" : ",\"") + std::to_string(code) + "\":" + std::to_string(n);
-        first = false;
-    }
-    s += "},\"lost\":" + std::to_string(r.lost) + ",\"connections\":" + std::to_string(r.connections) +
-         ",\"tls_handshakes\":" + std::to_string(r.tls_handshakes) + ",\"errors\":{\"connect\":" +
-         std::to_string(r.connect_errors) + ",\"tls\":" + std::to_string(r.tls_errors) +
-         ",\"connection\":" + std::to_string(r.conn_errors) + ",\"protocol\":" + std::to_string(r.protocol_errors) +
-         "},\"first_error\":" + (r.first_error.empty() ? std::string("null") : quoted(r.first_error)) +
-         ",\"messages_per_s\":" + fixed(r.elapsed_s > 0 ? static_cast<double>(r.accepted) / r.elapsed_s : 0, 1) +
-         ",\"latency_ms\":{\"transaction\":" + latency_json(r.txn) + ",\"connect\":" + latency_json(r.connect) +
-         ",\"tls\":" + latency_json(r.tls) + "},\"flows\":{";
-    first = true;
-    for (const auto& [name, n] : r.accepted_by_flow) {
-        s += (first ? "" : ",") + quoted(name) + ":" + std::to_string(n);
-        first = false;
-    }
-    s += "}";
+    namespace json = boost::json;
+    json::object by_code, flows;
+    for (const auto& [code, n] : r.refused_by_code) by_code[std::to_string(code)] = n;
+    for (const auto& [name, n] : r.accepted_by_flow) flows[name] = n;
+    json::object o;
+    o["mode"] = mode(p);
+    o["threads"] = p.threads;
+    o["connections_configured"] = p.connections;
+    o["size"] = p.size;
+    o["recipients"] = p.recipients;
+    o["elapsed_s"] = rounded(r.elapsed_s, 3);
+    o["sent"] = r.sent;
+    o["accepted"] = r.accepted;
+    o["refused"] = r.refused;
+    o["refused_by_code"] = std::move(by_code);
+    o["lost"] = r.lost;
+    o["connections"] = r.connections;
+    o["tls_handshakes"] = r.tls_handshakes;
+    o["errors"] = {{"connect", r.connect_errors}, {"tls", r.tls_errors}, {"connection", r.conn_errors},
+                   {"protocol", r.protocol_errors}};
+    o["first_error"] = r.first_error.empty() ? json::value(nullptr) : json::value(r.first_error);
+    o["messages_per_s"] = rounded(r.elapsed_s > 0 ? static_cast<double>(r.accepted) / r.elapsed_s : 0, 1);
+    o["latency_ms"] = {{"transaction", latency_json(r.txn)}, {"connect", latency_json(r.connect)},
+                       {"tls", latency_json(r.tls)}};
+    o["flows"] = std::move(flows);
     if (r.verified) {
-        s += ",\"verify\":{\"ok\":" + std::string(r.differences.empty() ? "true" : "false") + ",\"differences\":[";
-        for (std::size_t i = 0; i < r.differences.size(); ++i) s += (i ? "," : "") + quoted(r.differences[i]);
-        s += "]}";
+        json::array differences(r.differences.begin(), r.differences.end());
+        o["verify"] = {{"ok", r.differences.empty()}, {"differences", std::move(differences)}};
     }
-    return s + "}\n";
+    return json::serialize(o) + "\n";
 }
 
 }  // namespace loadgen

@@ -1,14 +1,17 @@
-// The HTTP API (JSON), /metrics, /healthz and the sample viewer page: routes, and the long-poll waiters of
-// GET /api/v1/flows/{flow}/wait, which are woken by the flow table when a message is counted (no polling).
+// The HTTP API (JSON), /metrics, /healthz and the sample viewer page: the route table and its handlers, and the
+// long-poll waiters of GET /api/v1/flows/{flow}/wait, which are woken by the flow table when a message is counted
+// (no polling). An endpoint is a row in routes() and its handler.
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "http/routes.hpp"
 #include "metrics/collector.hpp"
 #include "sink/sink.hpp"
 
@@ -29,6 +32,23 @@ public:
     void cancel_waits();
 
 private:
+    struct call;  // one request on its way to its handler
+    using handler = void (api::*)(call&);
+    static std::span<const route<handler>> routes();
+
+    void get_page(call& c);
+    void get_health(call& c);
+    void get_metrics(call& c);
+    void get_flows(call& c);
+    void delete_flows(call& c);
+    void get_flow(call& c);
+    void delete_flow(call& c);
+    void wait_flow(call& c);
+    void get_messages(call& c);
+    void delete_messages(call& c);
+    void get_message(call& c);
+    void get_raw(call& c);
+
     struct waiter;
     void wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,
               const boost::asio::any_io_executor& ex, responder done);

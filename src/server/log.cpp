@@ -4,26 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <ctime>
+
+#include "sink/clock.hpp"
 
 namespace server::log {
 namespace {
 std::atomic<int> current{int(level::info)};
 constexpr std::string_view names[] = {"error", "warn", "info", "debug"};
-
-void append_time(std::string& out) {
-    auto now = std::chrono::system_clock::now();
-    auto secs = std::chrono::system_clock::to_time_t(now);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
-    out += buf;
-}
 }  // namespace
 
 bool parse_level(std::string_view s, level& out) noexcept {
@@ -71,7 +59,7 @@ std::string escape(std::string_view v, std::size_t max) {
 void write(level l, std::string_view msg, std::span<const field> fields) {
     if (!enabled(l)) return;
     std::string line = "ts=";
-    append_time(line);
+    line += sink::rfc3339_ms(sink::now_ms());
     line += " level=";
     line += names[int(l)];
     line += " msg=";

@@ -2,16 +2,10 @@
 #include "sink/sink.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include "sink/header.hpp"
 
 namespace sink {
-
-std::int64_t now_ms() noexcept {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 hub::hub(const options& o, std::size_t threads)
     : opts(o), key(flow_key::parse(o.flow_key)), flows(o.max_flows, threads),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sink/capture.hpp"
+#include "sink/clock.hpp"
 #include "sink/counters.hpp"
 #include "sink/flow_key.hpp"
 #include "sink/flow_table.hpp"
@@ -85,8 +86,5 @@ private:
     std::uint64_t held_ = 0;   // raw_'s capacity, taken from the ring's in-flight budget
     std::uint64_t limit_ = 0;  // what raw_ may grow to: the header section, and the body up to --capture-max-message
 };
-
-// Unix time in milliseconds, for first/last seen and capture times.
-std::int64_t now_ms() noexcept;
 
 }  // namespace sink

@@ -2,12 +2,14 @@
 counts agree with the daemon's final totals and with --verify, --rate holds, --duration stops in time, refusals
 are reported by code, and the TLS (STARTTLS, implicit) and AUTH modes work. Traffic goes to 127.0.0.1 only;
 every run is bounded by a timeout."""
+import http.server
 import json
 import os
 import re
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import daemon
@@ -125,6 +127,32 @@ class TestLoadgen(DaemonTest):
         # --reset first: exact again.
         r, _, _ = self.run_json(*self.target(d), '--messages', 100, '--flows', 2, *self.verify(d), '--reset')
         self.assertEqual(r['verify']['ok'], True)
+
+    def test_verify_compares_counts_as_exact_integers(self):
+        """Counts past 2**53 (where a double loses the last digit) are read and compared exactly."""
+        body = json.dumps({'flows': [{'flow': 'odd', 'messages': 2**53 + 1}, {'flow': 'big', 'messages': 2**64 - 1}],
+                           'overflow': 0}).encode()
+
+        class Flows(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(('127.0.0.1', 0), Flows)
+        self.addCleanup(server.server_close)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        d = self.start('--hostname', HOST, '--threads', '1')
+        rc, out, err = self.loadgen(*self.target(d), '--messages', 1, '--flow', 'odd', '--quiet',
+                                    '--verify', f'http://127.0.0.1:{server.server_address[1]}')
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn(f'flow odd: generator got 250 for 1, sinks counted {2**53 + 1}', err)
+        self.assertIn(f'flow big: generator got 250 for 0, sinks counted {2**64 - 1}', err)
 
     def test_rate_holds_within_5_percent(self):
         d = self.start('--hostname', HOST, '--threads', '1')

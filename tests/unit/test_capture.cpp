@@ -1,8 +1,10 @@
 // The capture ring's two bounds, ids and lookups; the connection sink's sampling and truncation;
-// the JSON writer's escaping.
+// the API's JSON strings (escaping, invalid UTF-8); RFC 3339 times.
 #include <doctest/doctest.h>
 
-#include "http/json.hpp"
+#include <boost/json/serialize.hpp>
+
+#include "http/render.hpp"
 #include "sink/sink.hpp"
 #include "sink_driver.hpp"
 
@@ -130,14 +132,37 @@ TEST_CASE("connection sink: refusals are counted against the flow by code") {
 }
 
 TEST_CASE("json: escaping, invalid UTF-8, nesting, times") {
-    http::json::writer w;
-    w.begin_object()
-        .key("s").value("a\"b\\c\n\x01\xc3\xa9\xff")
-        .key("n").value(std::uint64_t(42))
-        .key("a").begin_array().value(true).null().end_array()
-        .key("t").time_ms(1700000000123)
-        .key("z").time_ms(0)
-        .end_object();
-    CHECK(w.str() == "{\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\",\"n\":42,\"a\":[true,null],"
-                     "\"t\":\"2023-11-14T22:13:20.123Z\",\"z\":null}");
+    boost::json::object o;
+    o["s"] = http::utf8_text("a\"b\\c\n\x01\xc3\xa9\xff");
+    o["n"] = std::uint64_t(42);
+    o["a"] = boost::json::array{true, nullptr};
+    o["t"] = http::time_value(1700000000123);
+    o["z"] = http::time_value(0);
+    CHECK(boost::json::serialize(o) == "{\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\",\"n\":42,\"a\":[true,null],"
+                                       "\"t\":\"2023-11-14T22:13:20.123Z\",\"z\":null}");
+}
+
+TEST_CASE("json: every byte that does not start valid UTF-8 becomes one U+FFFD") {
+    auto fffd = [](int n, std::string_view rest = "") {  // n replacement characters, then `rest`
+        std::string s;
+        while (n-- > 0) s.append("\xef\xbf\xbd");
+        return s.append(rest);
+    };
+    CHECK(http::utf8_text("\xc0\xaf") == fffd(2));                  // an overlong '/'
+    CHECK(http::utf8_text("\xe0\x80\xaf") == fffd(3));              // overlong in three bytes
+    CHECK(http::utf8_text("\xed\xa0\x80") == fffd(3));              // a surrogate
+    CHECK(http::utf8_text("\xf4\x90\x80\x80") == fffd(4));          // past U+10FFFF
+    CHECK(http::utf8_text("\xe2\x82" "A") == fffd(2, "A"));          // cut short
+    CHECK(http::utf8_text("\xe2\x82") == fffd(2));                  // cut short by the end
+    CHECK(http::utf8_text("\xf0\x9f\x98\x80 \xe2\x82\xac \x7f") == "\xf0\x9f\x98\x80 \xe2\x82\xac \x7f");
+}
+
+TEST_CASE("clock: RFC 3339 in UTC with milliseconds") {
+    CHECK(sink::rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
+    CHECK(sink::rfc3339_ms(951868799999) == "2000-02-29T23:59:59.999Z");
+    CHECK(sink::rfc3339_ms(1700000000123) == "2023-11-14T22:13:20.123Z");
+    CHECK(sink::rfc3339_ms(4102444799999) == "2099-12-31T23:59:59.999Z");
+    auto now = sink::rfc3339_ms(sink::now_ms());
+    CHECK(now.size() == 24);
+    CHECK(now.starts_with("20"));
 }

@@ -76,7 +76,7 @@ TEST_CASE("resets of all flows hammering two counting threads: every flow holds 
 // reads the count. At least one of them must see the other: the wait sees the message, or the message wakes
 // the wait. Without a full fence on both sides, a store-load reordering lets both miss.
 TEST_CASE("a long-poll wait registered while a message is counted is never missed") {
-    constexpr std::uint64_t rounds = 50000;
+    constexpr std::uint64_t rounds = 1000000;  // the old code missed about 3 in a million here
     sink::flow_table t(8, 1);
     auto& l = t.for_thread(0);
     std::atomic<std::uint64_t> go{0}, counted{0};
