@@ -1,5 +1,6 @@
-# Helpers shared by the bench/ scripts (run.sh, sink_cost.sh, tls.sh, loadgen.sh). Sourced, not run: it defines functions and
-# sets nothing else. The callers run under `set -euo pipefail`.
+# Helpers shared by the bench/ scripts (run.sh, sink_cost.sh, tls.sh, loadgen.sh): their options, set-up and
+# clean-up, starting and stopping the daemon, the time budget of client runs, and the report's ending. Sourced,
+# not run: it defines functions and sets nothing else. The callers run under `set -euo pipefail`.
 # shellcheck shell=bash
 
 # Stops one process we started: SIGTERM, up to $2 seconds of grace, then SIGKILL. Returns its exit status.
@@ -43,24 +44,42 @@ log_transactions() {
     echo "${n:--1}"
 }
 
+# wait_log_port LOG PROTO TRIES: prints the port of the first "listening PROTO" line in LOG (see log_port) once
+# it is there, waiting up to TRIES x 0.05 s while $server_pid runs; returns 1 when it does not show up.
+wait_log_port() {
+    local i p
+    for ((i = 0; i < $3; i++)); do
+        p=$(log_port "$1" "$2")
+        if [[ -n $p ]]; then
+            echo "$p"
+            return 0
+        fi
+        kill -0 "$server_pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
 # start_logged LOG TRIES COMMAND...: starts COMMAND (smtp-blackhole, or a wrapper that runs it) in the
 # background with its stderr in LOG, sets server_pid, then waits up to TRIES x 0.05 s for the SMTP port in
 # the log and sets port. Returns 1 when the port does not show up (server_pid is set; the caller stops it).
 # Call it from the main shell, never from $(...), so that server_pid is set there.
 start_logged() {
-    local log=$1 tries=$2 i
+    local log=$1 tries=$2
     shift 2
     : >"$log"
     "$@" 2>"$log" &
     server_pid=$!
-    port=""
-    for ((i = 0; i < tries; i++)); do
-        port=$(log_port "$log" smtp)
-        [[ -n $port ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    return 1
+    # shellcheck disable=SC2034  # port is for the caller
+    port=$(wait_log_port "$log" smtp "$tries") || return 1
+}
+
+# start_failed LOG [WHAT]: says the daemon (WHAT: how it was run) did not start, shows its log, and exits 1
+# (the EXIT trap stops it).
+start_failed() {
+    echo "$(basename "$0"): smtp-blackhole${2:+ ($2)} did not start:" >&2
+    cat "$1" >&2
+    exit 1
 }
 
 # Appends to the array `meta` the report.py-style "--meta key=value" arguments every bench report shows:
@@ -118,4 +137,74 @@ bench_args() {
         esac
         shift
     done
+}
+
+# The start every bench script shares, after its options: each TOOL (an absolute path, or a command name) and
+# the daemon ($BIN) must be there; a scratch folder $work (name prefix $1) is made; at exit the server
+# ($server_pid) and a profiler ($perf_pid), if one runs, are stopped and $work removed; Ctrl-C exits 130.
+# Also sets load_start, the load average now (other work on the machine skews numbers; the report shows it).
+bench_setup() {
+    local prefix=$1 tool
+    shift
+    for tool in "$@" "$BIN"; do
+        if [[ $tool == /* && -x $tool ]] || { [[ $tool != /* ]] && command -v "$tool" >/dev/null; }; then continue; fi
+        echo "$(basename "$0"): $tool not found (scripts/install-deps.sh bench installs the tools," \
+            "scripts/build.sh builds the daemon)" >&2
+        exit 1
+    done
+    work=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+    server_pid=""
+    perf_pid=""
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+    load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
+bench_cleanup() {
+    if [[ -n $perf_pid ]]; then stop_pid "$perf_pid" 5 || true; fi
+    if [[ -n $server_pid ]]; then stop_pid "$server_pid" 2 || true; fi
+    rm -rf "$work"
+}
+
+# Prints how many seconds the next client run may take: client_timeout, or what is left of the run's budget
+# (until $deadline) if that is less, at least 1. Returns 1 when the budget is used up.
+# shellcheck disable=SC2154  # deadline and client_timeout are the calling script's
+client_limit() {
+    local left=$((deadline - SECONDS))
+    if ((left < 1)); then
+        echo 1
+        return 1
+    fi
+    echo $((left < client_timeout ? left : client_timeout))
+}
+
+# After the client runs of one measurement, logged to file $1: unless the caller's first_error is set, the log's
+# first line is it, and output in the log makes a run without failures count one error (the caller's errors).
+log_client_errors() {
+    if [[ -z $first_error && -s $1 ]]; then first_error=$(head -n1 "$1" | tr '\t' ' '); fi
+    if ((errors == 0)) && [[ -s $1 ]]; then errors=1; fi
+    return 0
+}
+
+# Sets `out` to bench/results/YYYY-MM-DD-$1.md for a full run when --out was not given, and makes its folder.
+bench_out() {
+    if [[ -z $out ]] && ((!quick)); then out=$ROOT/bench/results/$(date -u +%F)-$1.md; fi
+    if [[ -n $out ]]; then mkdir -p "$(dirname "$out")"; fi
+}
+
+# bench_report NAME COMMAND...: runs the report command with the --meta pairs every report shows (bench_meta,
+# the load average at start and now, the mode, the elapsed seconds) and --out (see bench_out), and says where
+# the report was saved.
+bench_report() {
+    local name=$1
+    shift
+    bench_out "$name"
+    meta=()
+    bench_meta "$ROOT" "$BIN"
+    "$@" "${meta[@]}" \
+        --meta "load=$load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end" \
+        --meta "mode=$( ((quick)) && echo quick || echo full )" \
+        --meta "elapsed=${SECONDS}" \
+        ${out:+--out "$out"}
+    if [[ -n $out ]]; then echo "saved $out" >&2; fi
 }

@@ -23,13 +23,7 @@ bench_args "$0" "$@"
 bench_build
 if ((quick)); then n=20000; rounds=1; src_runs=2; else n=500000; rounds=3; src_runs=25; fi
 
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    [[ -n $server_pid ]] && stop_pid "$server_pid" 5 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_setup smtp-loadgen-bench "$LG" "$SOURCE" timeout python3
 
 # Runs a command and prints the CPU seconds (user + system) it and its children used.
 client_cpu() {
@@ -43,13 +37,15 @@ PY
 
 start_daemon() {  # $1: threads
     start_logged "$work/d.log" 200 "$BIN" --smtp-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --threads "$1" \
-        --sample-rate 0 --sample-first-per-flow 0 || { echo "loadgen.sh: the daemon did not start" >&2; exit 1; }
+        --sample-rate 0 --sample-first-per-flow 0 || start_failed "$work/d.log"
 }
 
-stop_daemon() {  # prints the daemon's final transactions
+# Stops the daemon and sets `got` to its final transactions; in the main shell, never in $(...), so that it is
+# reaped and server_pid is cleared here.
+stop_daemon() {
     stop_pid "$server_pid" 10 || true
     server_pid=""
-    log_transactions "$work/d.log"
+    got=$(log_transactions "$work/d.log")
 }
 
 problems=()
@@ -64,7 +60,7 @@ for shape in "1 1 20 --bdat" "1 1 20 --pipelining" "1 1 20 lockstep" "2 2 40 --b
         [[ $mode != lockstep ]] && args+=("$mode")
         timeout 120 "$LG" "${args[@]}" >"$work/lg.json" || true
         t1=$(cpu_ticks "$server_pid")
-        got=$(stop_daemon)
+        stop_daemon
         line=$(python3 - "$work/lg.json" "$((t1 - t0))" "$(getconf CLK_TCK)" "$got" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -98,7 +94,7 @@ for mode in lockstep --pipelining --bdat; do
     c=$(client_cpu timeout 120 "$LG" "${args[@]}")
     cmp_rows+=("| loadgen ${mode/lockstep/(one command per round trip)} | $src_n | $c | $(python3 -c "print(round($src_n / $c))") |")
 done
-got=$(stop_daemon)
+stop_daemon
 expect=$((src_n * 4))
 [[ $got == "$expect" ]] || problems+=("comparison: daemon counted $got, expected $expect")
 
@@ -125,6 +121,6 @@ bench_meta "$ROOT" "$BIN"
     if ((${#problems[@]})); then printf 'PROBLEM: %s\n' "${problems[@]}"; else echo "Counts: every run's daemon total equals what was sent and accepted."; fi
 } >"$work/report.md"
 cat "$work/report.md"
-if [[ -z $out ]] && ((!quick)); then out=$ROOT/bench/results/$(date -u +%Y-%m-%d)-loadgen.md; fi
-[[ -n $out ]] && cp "$work/report.md" "$out" && echo "saved $out"
+bench_out loadgen
+if [[ -n $out ]]; then cp "$work/report.md" "$out" && echo "saved $out"; fi
 ((${#problems[@]} == 0))

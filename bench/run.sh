@@ -30,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 SOURCE=/usr/sbin/smtp-source
 SINK=/usr/sbin/smtp-sink
-# stop_pid, cpu_ticks, free_port, start_logged, log_transactions, bench_meta
+# bench_args, bench_setup, stop_pid, cpu_ticks, free_port, start_logged, client_limit, bench_report...
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
@@ -61,30 +61,13 @@ else
 fi
 client_timeout=120      # seconds, upper bound for one smtp-source run (also capped by what is left of budget)
 
-for tool in "$SOURCE" "$SINK"; do
-    [[ -x $tool ]] || { echo "run.sh: $tool not found (apt-get install postfix)" >&2; exit 1; }
-done
-command -v timeout >/dev/null || { echo "run.sh: timeout(1) not found" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "run.sh: python3 not found" >&2; exit 1; }
-[[ -x $BIN ]] || { echo "run.sh: $BIN missing; run scripts/build.sh" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-bench.XXXXXX")
-server_pid=""
-
-cleanup() {
-    if [[ -n $server_pid ]]; then stop_pid "$server_pid" 2 || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup smtp-bench "$SOURCE" "$SINK" timeout python3
 
 # Starts smtp-blackhole with $1 threads; sets server_pid and port, leaves its stderr in $work/server.err.
 start_blackhole() {
     start_logged "$work/server.err" 100 \
-        "$BIN" --smtp-listen 127.0.0.1:0 --threads "$1" --drain-timeout 2s --log-level info && return 0
-    echo "run.sh: smtp-blackhole did not start:" >&2
-    cat "$work/server.err" >&2
-    exit 1
+        "$BIN" --smtp-listen 127.0.0.1:0 --threads "$1" --drain-timeout 2s --log-level info ||
+        start_failed "$work/server.err"
 }
 
 # Starts smtp-sink on a free port; sets server_pid and port. -c keeps a running counter on stdout (one short
@@ -124,7 +107,6 @@ stop_and_count() {
     fi
 }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)   # other work on the machine skews numbers; the report shows it
 deadline=$((SECONDS + budget))
 results=$work/results.tsv
 errlog=$work/client.err
@@ -134,7 +116,7 @@ printf 'round\tsize\tconc\tper_conn\tserver\tsent\tcounted\twall_ns\tcpu_ticks\t
 run_shape() {
     local server=$1 kind=$2 size=$3 conc=$4 per_conn=$5 total=$6
     local -a args
-    local runs per_run sent=0 errors=0 i left t0 t1 c0 c1 counted first_error=""
+    local runs per_run sent=0 errors=0 i limit t0 t1 c0 c1 counted first_error=""
     if ((per_conn == 1)); then
         runs=1 per_run=$total
         args=(-s "$conc" -m "$total" -l "$size")
@@ -146,13 +128,11 @@ run_shape() {
     c0=$(cpu_ticks "$server_pid")
     t0=$(date +%s%N)
     for ((i = 0; i < runs; i++)); do
-        left=$((deadline - SECONDS))
-        if ((left <= 0)); then
+        if ! limit=$(client_limit); then
             errors=$((errors + 1)) first_error="time budget of ${budget}s used up"
             break
         fi
-        if timeout "$((left < client_timeout ? left : client_timeout))" \
-            "$SOURCE" "${args[@]}" "127.0.0.1:$port" >>"$errlog" 2>&1; then
+        if timeout "$limit" "$SOURCE" "${args[@]}" "127.0.0.1:$port" >>"$errlog" 2>&1; then
             sent=$((sent + per_run))
         else
             errors=$((errors + 1))
@@ -161,8 +141,7 @@ run_shape() {
     t1=$(date +%s%N)
     c1=$(cpu_ticks "$server_pid")
     stop_and_count "$kind"
-    if [[ -z $first_error && -s $errlog ]]; then first_error=$(head -n1 "$errlog" | tr '\t' ' '); fi
-    if ((errors == 0)) && [[ -s $errlog ]]; then errors=1; fi
+    log_client_errors "$errlog"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$size" "$conc" "$per_conn" "$server" "$sent" "$counted" \
         "$((t1 - t0))" "$((c1 - c0))" "$errors" "$first_error" >>"$results"
     printf '  %-14s %7d msgs  %6.2f s\n' "$server" "$sent" "$(((t1 - t0) / 1000000))e-3" >&2
@@ -187,9 +166,6 @@ for ((round = 1; round <= rounds; round++)); do
     done
 done
 
-if [[ -z $out ]] && ((!quick)); then out=$ROOT/bench/results/$(date -u +%F)-core.md; fi
-[[ -n $out ]] && mkdir -p "$(dirname "$out")"
-
 # Hardware cycle counters are often missing in VMs; say so rather than print made-up numbers.
 if ! command -v perf >/dev/null; then
     perf_note="not measured (perf is not installed)"
@@ -198,14 +174,6 @@ elif perf stat -x, -e cycles true 2>&1 | grep -q 'not supported'; then
 else
     perf_note="not measured (perf works here; not wired in)"
 fi
-meta=()
-bench_meta "$ROOT" "$BIN"
-python3 "$ROOT/bench/report.py" "$results" "${meta[@]}" \
-    --meta "load=$load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end" \
-    --meta "mode=$( ((quick)) && echo quick || echo full )" \
-    --meta "perf=$perf_note" \
-    --meta "elapsed=${SECONDS}" \
-    ${out:+--out "$out"}
-[[ -n $out ]] && echo "saved $out" >&2
+bench_report core python3 "$ROOT/bench/report.py" "$results" --meta "perf=$perf_note"
 # Exit status 1 when any server lost messages or any client run failed; the table is printed either way.
 python3 "$ROOT/bench/report.py" "$results" --check

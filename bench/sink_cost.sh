@@ -40,7 +40,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 SOURCE=/usr/sbin/smtp-source
 REPORT=$ROOT/bench/sink_cost_report.py
-# stop_pid, cpu_ticks, start_logged, log_port, log_transactions, bench_meta
+# bench_args, bench_setup, stop_pid, cpu_ticks, start_logged, wait_log_port, client_limit, bench_report...
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
@@ -77,21 +77,7 @@ declare -A config_args=(
 )
 common_args=(--threads 1 --smtp-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --drain-timeout 2s --log-level info)
 
-[[ -x $SOURCE ]] || { echo "sink_cost.sh: $SOURCE not found (apt-get install postfix)" >&2; exit 1; }
-for tool in valgrind timeout python3; do
-    command -v "$tool" >/dev/null || { echo "sink_cost.sh: $tool not found" >&2; exit 1; }
-done
-[[ -x $BIN ]] || { echo "sink_cost.sh: $BIN missing; run scripts/build.sh" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-sink-cost.XXXXXX")
-server_pid=""
-
-cleanup() {
-    if [[ -n $server_pid ]]; then stop_pid "$server_pid" 2 || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup smtp-sink-cost "$SOURCE" valgrind timeout python3
 
 # The 100 KiB messages, one per flow: 1280 lines of 78 characters, to which smtp-source appends CRLF.
 for ((i = 1; i <= flows; i++)); do
@@ -106,7 +92,7 @@ done
 # Starts the daemon in configuration $1, under callgrind writing to $2 when given; sets server_pid, port and
 # http_port.
 start_daemon() {
-    local config=$1 cg=${2:-} tries=100 i
+    local config=$1 cg=${2:-} tries=100
     # shellcheck disable=SC2206
     local -a cmd=("$BIN" "${common_args[@]}" ${config_args[$config]})
     if [[ -n $cg ]]; then
@@ -114,42 +100,34 @@ start_daemon() {
         cmd=(valgrind --tool=callgrind --collect-atstart=yes --callgrind-out-file="$cg"
             --log-file="$work/valgrind.log" "${cmd[@]}")
     fi
-    if start_logged "$work/server.err" "$tries" "${cmd[@]}"; then
-        for ((i = 0; i < 100; i++)); do
-            http_port=$(log_port "$work/server.err" http)
-            [[ -n $http_port ]] && return 0
-            sleep 0.05
-        done
+    if ! { start_logged "$work/server.err" "$tries" "${cmd[@]}" &&
+        http_port=$(wait_log_port "$work/server.err" http 100); }; then
+        start_failed "$work/server.err" "$config${cg:+, under callgrind}"
     fi
-    echo "sink_cost.sh: smtp-blackhole ($config${cg:+, under callgrind}) did not start:" >&2
-    cat "$work/server.err" >&2
-    exit 1
 }
 
 # Sends $2 messages of shape $1 (bytes) to the daemon on $port over $3 sessions, in $flows smtp-source runs;
 # sets sent, errors, first_error and expect (the flows /api/v1/flows should then list, as NAME=N,...).
 send() {
-    local size=$1 per=$(($2 / flows)) sessions=$3 i left
+    local size=$1 per=$(($2 / flows)) sessions=$3 i limit
     local -a load
     sent=0 errors=0 first_error="" expect=""
     : >"$work/client.err"
     for ((i = 1; i <= flows; i++)); do
-        left=$((deadline - SECONDS))
-        if ((left <= 0)); then
+        if ! limit=$(client_limit); then
             errors=$((errors + 1)) first_error="time budget of ${budget}s used up"
             break
         fi
         if ((size == 1024)); then load=(-l 1024 -t "load+f$i@example.test"); else load=(-F "$work/f$i.msg"); fi
-        if timeout "$((left < client_timeout ? left : client_timeout))" \
-            "$SOURCE" -s "$sessions" -d -m "$per" "${load[@]}" "127.0.0.1:$port" >>"$work/client.err" 2>&1; then
+        if timeout "$limit" "$SOURCE" -s "$sessions" -d -m "$per" "${load[@]}" "127.0.0.1:$port" \
+            >>"$work/client.err" 2>&1; then
             sent=$((sent + per))
             expect+=${expect:+,}f$i=$per
         else
             errors=$((errors + 1))
         fi
     done
-    if [[ -z $first_error && -s $work/client.err ]]; then first_error=$(head -n1 "$work/client.err" | tr '\t' ' '); fi
-    if ((errors == 0)) && [[ -s $work/client.err ]]; then errors=1; fi
+    log_client_errors "$work/client.err"
 }
 
 row() {  # kind size config wall_ns cpu_ticks ir captured evicted flows
@@ -199,7 +177,6 @@ run_callgrind() {
         "$((SECONDS - t0))" >&2
 }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 deadline=$((SECONDS + budget))
 results=$work/results.tsv
 printf 'kind\tround\tsize\tconfig\tsent\tcounted\twall_ns\tcpu_ticks\tir\tcaptured\tevicted\tflows\tclient_errors\tfirst_error\n' \
@@ -227,17 +204,7 @@ for ((round = 1; round <= cg_rounds; round++)); do
     done
 done
 
-if [[ -z $out ]] && ((!quick)); then out=$ROOT/bench/results/$(date -u +%F)-sink-cost.md; fi
-[[ -n $out ]] && mkdir -p "$(dirname "$out")"
-meta=()
-bench_meta "$ROOT" "$BIN"
-python3 "$REPORT" render "$results" "${meta[@]}" \
-    --meta "load=$load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end" \
-    --meta "mode=$( ((quick)) && echo quick || echo full )" \
-    --meta "flows=$flows" \
-    --meta "elapsed=${SECONDS}" \
-    ${out:+--out "$out"}
-[[ -n $out ]] && echo "saved $out" >&2
+bench_report sink-cost python3 "$REPORT" render "$results" --meta "flows=$flows"
 # Exit status 1 when a count differs, a client run failed or a measurement is missing; the table is printed
 # either way.
 python3 "$REPORT" check "$results"

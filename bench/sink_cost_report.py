@@ -10,17 +10,16 @@
 RESULTS is tab-separated with a header row and one row per daemon run:
 kind (timed | callgrind), round, size (0: a callgrind baseline run without mail), config, sent, counted,
 wall_ns, cpu_ticks, ir (-1: not measured), captured, evicted (-1: not read), flows (ok | - | a problem),
-client_errors, first_error. Standard library only; the number formatting is report.py's.
+client_errors, first_error. Standard library only; what the bench reports share is in report_lib.py.
 """
 import argparse
-import csv
 import json
-import statistics
 import sys
 import urllib.request
 
-sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report.py
-from report import finish, fmt, rate, ratio  # noqa: E402
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
+from report_lib import (clk_tck, elapsed_lines, finish, fmt, load_rows, machine_lines, median, msg_cpu_s,  # noqa: E402
+                        msg_s, outcome_lines, ratio, size_label)
 
 CONFIGS = {  # name in the rows -> label in the report
     "discard": "pure discard",
@@ -71,19 +70,6 @@ def capture_counts(url):
     return f"{held + evicted} {evicted}"
 
 
-def load(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    for r in rows:
-        for k in INTS:
-            r[k] = int(r[k])
-    return rows
-
-
-def size_label(size):
-    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} B"
-
-
 def problems(rows):
     out = []
     for r in rows:
@@ -100,7 +86,8 @@ def problems(rows):
     return out
 
 
-def render(rows, meta, clk_tck):
+def render(rows, meta):
+    clk = clk_tck(meta)
     timed = [r for r in rows if r["kind"] == "timed"]
     cg = [r for r in rows if r["kind"] == "callgrind"]
     sizes = sorted({r["size"] for r in rows if r["size"]})
@@ -109,18 +96,14 @@ def render(rows, meta, clk_tck):
     cg_rounds = max((r["round"] for r in cg if r["size"]), default=0)
     baseline = {r["config"]: r["ir"] for r in cg if r["size"] == 0 and r["ir"] >= 0}
 
-    def median(values):
-        values = [v for v in values if v is not None]
-        return statistics.median(values) if values else None
-
     def pick(rs, size, config):
         return [r for r in rs if r["size"] == size and r["config"] == config]
 
-    def msg_s(size, config):
-        return median(rate(r["sent"], r["wall_ns"] / 1e9) for r in pick(timed, size, config))
+    def msg_s_median(size, config):
+        return median(msg_s(r) for r in pick(timed, size, config))
 
-    def msg_cpu(size, config):
-        return median(rate(r["sent"], r["cpu_ticks"] / clk_tck) for r in pick(timed, size, config))
+    def msg_cpu_median(size, config):
+        return median(msg_cpu_s(r, clk) for r in pick(timed, size, config))
 
     def base(config):  # a configuration without a baseline run of its own uses discard's (sink_cost.sh --quick)
         return baseline.get(config, baseline.get("discard"))
@@ -140,9 +123,7 @@ def render(rows, meta, clk_tck):
     lines = [
         f"# smtp-blackhole: the cost of flow counting and sampling against pure discard ({meta.get('mode', 'full')} run)",
         "",
-        f"- date: {meta.get('date', '?')}",
-        f"- machine: {meta.get('cpu', '?')}, nproc {meta.get('nproc', '?')}, {meta.get('kernel', '?')}",
-        f"- load average (1, 5, 15 min): {meta.get('load', '?')}",
+        *machine_lines(meta),
         f"- daemon: {meta.get('blackhole', '?')}; `--threads 1 --smtp-listen 127.0.0.1:0 --http-listen 127.0.0.1:0`, "
         "started fresh per run",
         "- configurations: pure discard = `--flow-key none --sample-rate 0 --sample-first-per-flow 0`; "
@@ -155,7 +136,7 @@ def render(rows, meta, clk_tck):
         "(the flow is the recipient's +tag; the X-Flow lookup misses), 100 KiB = `-F` a file with an `X-Flow: fN` "
         "header and a 100 KiB body",
         "- msg/s: messages / wall time of the smtp-source runs (`-s 20`); msg/CPU-s: messages / the daemon's "
-        f"utime+stime (/proc/PID/stat, {clk_tck} ticks/s); each the median of {rounds} round(s) of "
+        f"utime+stime (/proc/PID/stat, {clk} ticks/s); each the median of {rounds} round(s) of "
         + ", ".join(f"{fmt(n_timed[s])} x {size_label(s)}" for s in sizes if n_timed[s]),
         "- instr/msg: the daemon under `valgrind --tool=callgrind --collect-atstart=yes`, total Ir of a run with "
         + ", ".join(f"{fmt(n_cg[s])} x {size_label(s)}" for s in sizes if n_cg[s])
@@ -178,8 +159,8 @@ def render(rows, meta, clk_tck):
         for c in configs:
             cells = [
                 size_label(s), CONFIGS[c],
-                fmt(msg_s(s, c)), ratio(msg_s(s, "discard"), msg_s(s, c)),
-                fmt(msg_cpu(s, c)), ratio(msg_cpu(s, "discard"), msg_cpu(s, c)),
+                fmt(msg_s_median(s, c)), ratio(msg_s_median(s, "discard"), msg_s_median(s, c)),
+                fmt(msg_cpu_median(s, c)), ratio(msg_cpu_median(s, "discard"), msg_cpu_median(s, c)),
                 fmt(ir_msg(s, c)), ratio(ir_msg(s, c), ir_msg(s, "discard")),
             ]
             lines.append("| " + " | ".join(cells) + " |")
@@ -193,8 +174,7 @@ def render(rows, meta, clk_tck):
     for s in sizes:
         for c in configs:
             rs = sorted(pick(timed, s, c), key=lambda r: r["round"])
-            per_round = ", ".join(f"{fmt(rate(r['sent'], r['wall_ns'] / 1e9))} "
-                                  f"({fmt(rate(r['sent'], r['cpu_ticks'] / clk_tck))})" for r in rs)
+            per_round = ", ".join(f"{fmt(msg_s(r))} ({fmt(msg_cpu_s(r, clk))})" for r in rs)
             lines.append(f"| {size_label(s)} | {CONFIGS[c]} | {per_round or 'n/a'} | {captured(s, c)} |")
     if cg:
         lines += ["", "Callgrind: total Ir of the run without mail, and instr/msg of every round:", "",
@@ -208,18 +188,12 @@ def render(rows, meta, clk_tck):
                 cells.append(", ".join(fmt((r["ir"] - base(c)) / r["sent"]) for r in rs) or "n/a")
             lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    trouble = problems(rows)
-    if trouble:
-        lines.append("**Problems:**")
-        lines.extend(f"- {p}" for p in trouble)
-    else:
-        total = sum(r["sent"] for r in rows)
-        lines.append(f"Message counts: every run's `msg=totals ... transactions=N` equals what smtp-source sent "
-                     f"({total:,} messages in all), and after every timed run /api/v1/flows held exactly the "
-                     "messages sent per flow (all under _default for pure discard); no smtp-source errors.")
-    lines.append("")
-    if "elapsed" in meta:
-        lines.append(f"Benchmark wall time: {meta['elapsed']} s.")
+    total = sum(r["sent"] for r in rows)
+    lines += outcome_lines(problems(rows), f"Message counts: every run's `msg=totals ... transactions=N` equals what "
+                           f"smtp-source sent ({total:,} messages in all), and after every timed run /api/v1/flows "
+                           "held exactly the messages sent per flow (all under _default for pure discard); no "
+                           "smtp-source errors.")
+    lines += elapsed_lines(meta)
     return "\n".join(lines) + "\n"
 
 
@@ -244,8 +218,10 @@ def main():
     if a.cmd == "capture":
         print(capture_counts(a.url))
         return 0
+    rows = load_rows(a.results, INTS)
     check = a.cmd == "check"
-    return finish(load(a.results), check, [] if check else a.meta, None if check else a.out, problems, render)
+    return finish(check, lambda: problems(rows), lambda meta: render(rows, meta), bool(rows),
+                  [] if check else a.meta, None if check else a.out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 HELPER=$ROOT/bench/tls_helper.py
-# stop_pid, cpu_ticks, log_port, start_logged, log_transactions, bench_meta
+# bench_args, bench_setup, stop_pid, cpu_ticks, start_logged, wait_log_port, client_limit, bench_report...
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
@@ -57,45 +57,19 @@ else
 fi
 client_timeout=60       # upper bound for one client run (also capped by what is left of the budget)
 
-command -v openssl >/dev/null || { echo "tls.sh: openssl not found" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "tls.sh: python3 not found" >&2; exit 1; }
-command -v timeout >/dev/null || { echo "tls.sh: timeout(1) not found" >&2; exit 1; }
 if ((profile)) && ! command -v perf >/dev/null; then echo "tls.sh: --profile needs perf" >&2; exit 1; fi
-[[ -x $BIN ]] || { echo "tls.sh: $BIN missing; run scripts/build.sh" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smtp-tls-bench.XXXXXX")
-server_pid=""
-perf_pid=""
-
-cleanup() {
-    if [[ -n $perf_pid ]]; then stop_pid "$perf_pid" 5 || true; fi
-    if [[ -n $server_pid ]]; then stop_pid "$server_pid" 2 || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+bench_setup smtp-tls-bench openssl python3 timeout
 deadline=$((SECONDS + budget))
-
-# Seconds a client may still take: the smaller of client_timeout and what is left of the budget (at least 1).
-client_limit() {
-    local left=$((deadline - SECONDS))
-    ((left < 1)) && left=1
-    echo $((left < client_timeout ? left : client_timeout))
-}
 
 # Starts a fresh daemon with plaintext and implicit-TLS listeners; sets server_pid, port (smtp; both set by
 # lib.sh's start_logged) and sport (smtps). Its stderr stays in $work/server.err.
 port=""
 start_daemon() {
-    if start_logged "$work/server.err" 100 "$BIN" --smtp-listen 127.0.0.1:0 --smtps-listen 127.0.0.1:0 \
-        --http-listen 127.0.0.1:0 --threads 1 --drain-timeout 2s --log-level info; then
-        sport=$(log_port "$work/server.err" smtps)
-        [[ -n $sport ]] && return 0
+    if ! { start_logged "$work/server.err" 100 "$BIN" --smtp-listen 127.0.0.1:0 --smtps-listen 127.0.0.1:0 \
+        --http-listen 127.0.0.1:0 --threads 1 --drain-timeout 2s --log-level info &&
+        sport=$(wait_log_port "$work/server.err" smtps 100); }; then
+        start_failed "$work/server.err"
     fi
-    echo "tls.sh: smtp-blackhole did not start:" >&2
-    cat "$work/server.err" >&2
-    exit 1
 }
 
 # N of NAME=N in the daemon's last "msg=totals" line ($1: NAME), or -1.
@@ -187,7 +161,6 @@ run_messages() {
         "$((wall / 1000000))e-3" "$srv_tx" "$((c1 - c0))" >&2
 }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "smtp-blackhole TLS benchmark ($( ((quick)) && echo quick || echo full ) run)" >&2
 
 # What gets negotiated, once per protocol version (the report's "negotiated" line).
@@ -262,14 +235,7 @@ if ((profile)); then
     profile_run "$((size / 1024)) KiB messages over STARTTLS" messages
 fi
 
-if [[ -z $out ]] && ((!quick)); then out=$ROOT/bench/results/$(date -u +%F)-tls.md; fi
-[[ -n $out ]] && mkdir -p "$(dirname "$out")"
-
-meta=()
-bench_meta "$ROOT" "$BIN"
-python3 "$HELPER" report "$hs_rows" "$msg_rows" "${meta[@]}" \
-    --meta "load=$load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end" \
-    --meta "mode=$( ((quick)) && echo quick || echo full )" \
+bench_report tls python3 "$HELPER" report "$hs_rows" "$msg_rows" \
     --meta "openssl=$(openssl version | cut -d' ' -f1-2)" \
     --meta "python=$(python3 -c 'import platform; print(platform.python_version())')" \
     --meta "negotiated=$negotiated" \
@@ -281,9 +247,6 @@ counts most of these connections as tls_failed although the client completed the
 reads the greeting, gets none). Handshakes are checked as ok + failed = connections for these rows." \
     --meta "hs_note2=\`s_time -reuse -tls1_3\` is not run: s_time never reads the TLS 1.3 session tickets, so it \
 has nothing to resume with and every connection is a full handshake; the Python rows give TLS 1.3 resumption." \
-    "${profiles[@]}" \
-    --meta "elapsed=${SECONDS}" \
-    ${out:+--out "$out"}
-[[ -n $out ]] && echo "saved $out" >&2
+    "${profiles[@]}"
 # Exit status 1 when a count does not match or a client failed; the report is printed either way.
 python3 "$HELPER" check "$hs_rows" "$msg_rows"

@@ -14,14 +14,16 @@
       The markdown report; or no output and exit status 1 when a count does not match (see problems()).
 """
 import argparse
-import csv
 import multiprocessing
 import smtplib
 import socket
 import ssl
-import statistics
 import sys
 import time
+
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
+from report_lib import (clk_tck, elapsed_lines, finish, fmt, group, load_rows, machine_lines, median,  # noqa: E402
+                        msg_cpu_s, msg_s, outcome_lines, rate, ratio, size_label)
 
 HOST = "127.0.0.1"
 
@@ -119,15 +121,6 @@ def cmd_handshake(a):
 
 # ---- report -------------------------------------------------------------------------------------------------
 
-def load(path, ints):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    for r in rows:
-        for k in ints:
-            r[k] = int(r[k])
-    return rows
-
-
 HS_INTS = ("connections", "wall_ns", "cpu_ticks", "srv_ok", "srv_failed", "srv_resumed", "client_errors")
 MSG_INTS = ("round", "size", "conns", "per_conn", "sent", "counted", "wall_ns", "cpu_ticks", "srv_ok",
             "srv_failed", "client_errors")
@@ -177,30 +170,12 @@ def problems(hs, msgs):
     return out
 
 
-def size_label(size):
-    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} B"
-
-
-def fmt(x, digits=0):
-    if x is None:
-        return "n/a"
-    if digits:
-        return f"{x:,.{digits}f}"
-    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
-
-
-def per(n, d):
-    return n / d if d else None
-
-
 def render(hs, msgs, meta):
-    clk = int(meta.get("clk_tck", "100"))
+    clk = clk_tck(meta)
     L = [
         f"# smtp-blackhole TLS benchmark ({meta.get('mode', 'full')} run)",
         "",
-        f"- date: {meta.get('date', '?')}",
-        f"- machine: {meta.get('cpu', '?')}, nproc {meta.get('nproc', '?')}, {meta.get('kernel', '?')}",
-        f"- load average (1, 5, 15 min): {meta.get('load', '?')}",
+        *machine_lines(meta),
         f"- server: {meta.get('blackhole', '?')}; `--threads 1`, defaults otherwise (capture/sampling on, "
         "as in bench/run.sh); self-signed P-256 certificate made at start; fresh daemon per row",
         f"- negotiated: {meta.get('negotiated', '?')}",
@@ -219,9 +194,9 @@ def render(hs, msgs, meta):
         L.append("| " + " | ".join([
             "`s_time`" if r["client"] == "s_time" else "Python",
             r["proto"], r["kind"], f"{r['connections']:,}",
-            fmt(per(r["connections"], r["wall_ns"] / 1e9)),
-            fmt(per(cpu_s * 1e6, r["connections"])),
-            fmt(per(r["connections"], cpu_s)),
+            fmt(rate(r["connections"], r["wall_ns"] / 1e9)),
+            fmt(rate(cpu_s * 1e6, r["connections"])),
+            fmt(rate(r["connections"], cpu_s)),
             f"{r['srv_ok']:,} / {r['srv_failed']:,} / {r['srv_resumed']:,}",
         ]) + " |")
     L += [
@@ -242,27 +217,7 @@ def render(hs, msgs, meta):
 
     modes = ["plain", "starttls", "smtps"]
     names = {"plain": "plaintext", "starttls": "STARTTLS", "smtps": "implicit TLS"}
-    shapes = []
-    by = {}
-    for r in msgs:
-        k = (r["size"], r["conns"], r["per_conn"])
-        if k not in by:
-            shapes.append(k)
-            by[k] = {}
-        by[k].setdefault(r["mode"], []).append(r)
-
-    def med(values):
-        values = [v for v in values if v is not None]
-        return statistics.median(values) if values else None
-
-    def msg_s(rs):
-        return med(per(r["sent"], r["wall_ns"] / 1e9) for r in rs or [])
-
-    def msg_cpu(rs):
-        return med(per(r["sent"], r["cpu_ticks"] / clk) for r in rs or [])
-
-    def ratio(a, b):
-        return f"{a / b:.2f}" if a is not None and b else "n/a"
+    shapes, by = group(msgs, lambda r: (r["size"], r["conns"], r["per_conn"]), "mode")
 
     rounds = max((r["round"] for r in msgs), default=0)
     L += [
@@ -282,13 +237,13 @@ def render(hs, msgs, meta):
     for k in shapes:
         s = by[k]
         size, conns, per_conn = k
-        cpu = {m: msg_cpu(s.get(m)) for m in modes}
-        rate = {m: msg_s(s.get(m)) for m in modes}
+        cpu = {m: median(msg_cpu_s(r, clk) for r in s.get(m, [])) for m in modes}
+        wall = {m: median(msg_s(r) for r in s.get(m, [])) for m in modes}
         L.append("| " + " | ".join(
             [f"{size_label(size)}, {conns} conns × {per_conn} msg"]
             + [fmt(cpu[m]) for m in modes]
-            + [ratio(cpu["starttls"], cpu["plain"]), ratio(cpu["smtps"], cpu["plain"])]
-            + [fmt(rate[m]) for m in modes]) + " |")
+            + [ratio(cpu["starttls"], cpu["plain"], ""), ratio(cpu["smtps"], cpu["plain"], "")]
+            + [fmt(wall[m]) for m in modes]) + " |")
     L += ["", f"Each figure is the median of {rounds} round(s); ratios below 1 are what TLS costs the server "
           "per message (0.50: twice the CPU per message). TLS: " + meta.get("msg_tls", "?") + ".", ""]
     if rounds > 1:
@@ -297,48 +252,31 @@ def render(hs, msgs, meta):
         for k in shapes:
             cells = [f"{size_label(k[0])}, {k[1]} × {k[2]}"]
             for m in modes:
-                cells.append(", ".join(
-                    f"{fmt(per(r['sent'], r['cpu_ticks'] / clk))} ({fmt(per(r['sent'], r['wall_ns'] / 1e9))})"
-                    for r in sorted(by[k].get(m, []), key=lambda r: r["round"])))
+                cells.append(", ".join(f"{fmt(msg_cpu_s(r, clk))} ({fmt(msg_s(r))})"
+                                       for r in sorted(by[k].get(m, []), key=lambda r: r["round"])))
             L.append("| " + " | ".join(cells) + " |")
         L.append("")
     L += ["postfix's `smtp-sink` is not in this comparison: it has no TLS. postfix's `smtp-source` has no "
           "STARTTLS either (its options are -cdLNov -s -l -m -C -M -f -t -r -R -w), hence the Python client.", ""]
-    trouble = problems(hs, msgs)
-    if trouble:
-        L.append("**Problems:**")
-        L.extend(f"- {p}" for p in trouble)
-    else:
-        total = sum(r["sent"] for r in msgs)
-        L.append(f"Counts: the daemon's `transactions` equals what the client sent in every message row "
-                 f"({total:,} messages in all), with one TLS handshake per TLS connection and none failed; "
-                 "handshake rows match the clients' connection counts and resumed rows really resumed.")
-    L.append("")
+    total = sum(r["sent"] for r in msgs)
+    L += outcome_lines(problems(hs, msgs), f"Counts: the daemon's `transactions` equals what the client sent in "
+                       f"every message row ({total:,} messages in all), with one TLS handshake per TLS connection and "
+                       "none failed; handshake rows match the clients' connection counts and resumed rows really "
+                       "resumed.")
     profiles = [v for k, v in sorted(meta.items()) if k.startswith("profile")]
     if profiles:
         L += ["## Profiles", "", "`perf record -e cpu-clock -g -p DAEMON`, self time:", ""]
         L += [f"- {p}" for p in profiles]
         L.append("")
-    if "elapsed" in meta:
-        L.append(f"Benchmark wall time: {meta['elapsed']} s.")
+    L += elapsed_lines(meta)
     return "\n".join(L) + "\n"
 
 
 def cmd_report(a, check):
-    hs = load(a.handshakes, HS_INTS)
-    msgs = load(a.messages, MSG_INTS)
-    if check:
-        trouble = problems(hs, msgs)
-        for p in trouble:
-            print(f"tls bench: {p}", file=sys.stderr)
-        return 1 if trouble or not (hs or msgs) else 0
-    meta = dict(m.split("=", 1) for m in a.meta)
-    text = render(hs, msgs, meta)
-    sys.stdout.write(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    return 0
+    hs = load_rows(a.handshakes, HS_INTS)
+    msgs = load_rows(a.messages, MSG_INTS)
+    return finish(check, lambda: problems(hs, msgs), lambda meta: render(hs, msgs, meta), bool(hs or msgs),
+                  a.meta, a.out, who="tls bench")
 
 
 def main():

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "../for_each_split.hpp"
 #include "smtp/limits.hpp"
 #include "smtp/session.hpp"
 
@@ -33,19 +34,18 @@ struct fed {
     std::string problem;
 };
 
-// Feeds `in` in pieces of the given sizes (cycled); 0 means the rest.
-inline fed feed_in_pieces(const smtp::profile& p, std::string_view in, std::string_view sizes) {
+// Feeds the pieces to a fresh session as the server does, stopping where the server would (close, STARTTLS).
+inline fed feed_in_pieces(const smtp::profile& p, const split::pieces& pieces) {
     null_observer obs;
     smtp::session s(p, obs, 1);
     s.open();
     fed f;
+    f.output = s.output();
+    s.output_written(s.output().size());
     std::string pending;
-    std::size_t pos = 0, k = 0;
-    while (pos < in.size() && !s.closing()) {
-        std::size_t n = sizes.empty() ? 0 : static_cast<unsigned char>(sizes[k++ % sizes.size()]);
-        if (n == 0 || n > in.size() - pos) n = in.size() - pos;
-        pending.append(in.substr(pos, n));
-        pos += n;
+    for (auto piece : pieces) {
+        if (s.closing()) break;
+        pending.append(piece);
         auto r = s.feed(pending);
         if (r.consumed > pending.size()) f.problem = "consumed more than given";
         if (r.next == smtp::action::start_tls) {  // the server drops the rest: so does this run
@@ -74,8 +74,18 @@ inline std::string well_formed(std::string_view out) {
     return "";
 }
 
-// The first byte picks options, the next 8 the piece sizes; the rest is the client's bytes.
-inline std::string check_session_input(std::string_view data) {
+// A problem either run had, or how `run` (the input fed `how`) differs from the whole input's run.
+inline std::string compare(const fed& whole, const fed& run, const std::string& how) {
+    if (!whole.problem.empty()) return whole.problem;
+    if (!run.problem.empty()) return run.problem;
+    if (whole.output != run.output) return "replies depend on how the input was split: " + how;
+    if (whole.messages != run.messages) return "messages depend on how the input was split: " + how;
+    return "";
+}
+
+// The first byte picks options, the next 8 the piece sizes (cycled, 0: the rest); the rest is the client's
+// bytes, fed whole and in those pieces. `more` adds other cuttings (the replay test: byte by byte, every offset).
+inline std::string check_session_input(std::string_view data, split::ways more = {{}, false}) {
     if (data.size() < 9) return "";
     smtp::options o;
     o.hostname = "fuzz.test";
@@ -90,15 +100,16 @@ inline std::string check_session_input(std::string_view data) {
         o.auth_insecure = true;
     }
     smtp::profile p(o);
-    auto sizes = data.substr(1, 8);
-    auto in = data.substr(9);
-    auto whole = feed_in_pieces(p, in, "");
-    auto pieces = feed_in_pieces(p, in, sizes);
-    if (!whole.problem.empty()) return whole.problem;
-    if (!pieces.problem.empty()) return pieces.problem;
-    if (whole.output != pieces.output) return "replies depend on how the input was split";
-    if (whole.messages != pieces.messages) return "messages depend on how the input was split";
-    return well_formed(whole.output);
+    auto& sizes = *more.sizes.emplace(more.sizes.begin());
+    for (unsigned char n : data.substr(1, 8)) sizes.push_back(n);
+    std::string problem;
+    auto agree = [&](const fed& whole, const fed& run, const std::string& how) {
+        if (problem.empty()) problem = compare(whole, run, how);
+        return problem.empty();
+    };
+    auto run = [&](const split::pieces& pieces) { return feed_in_pieces(p, pieces); };
+    auto whole = split::for_each_split(data.substr(9), run, agree, more);
+    return problem.empty() ? well_formed(whole.output) : problem;
 }
 
 }  // namespace fuzz

@@ -9,11 +9,11 @@ import hmac
 import smtplib
 import subprocess
 
-from api import http_request, quote
-from daemon import BYE, MAIL_OK, RSET_OK, ehlo_reply, make_message
-from tlsutil import (AUTH_ALREADY, AUTH_BAD_BASE64, AUTH_BAD_MECH, AUTH_CANCELLED, AUTH_FAILED,
-                     AUTH_IN_TRANSACTION, AUTH_NEEDS_TLS, AUTH_OK, HOST, NOT_IMPLEMENTED, SWAKS, TlsTest,
-                     client_context, greeting, swaks_message_sizes, swaks_reply_codes)
+from http_client import http_request, quote
+from messages import make_message
+from replies import (AUTH_ALREADY, AUTH_BAD_BASE64, AUTH_BAD_MECH, AUTH_CANCELLED, AUTH_FAILED, AUTH_IN_TRANSACTION,
+                     AUTH_NEEDS_TLS, AUTH_OK, BYE, HOST, MAIL_OK, NOT_IMPLEMENTED, RSET_OK, ehlo_reply, greeting)
+from tlsutil import SWAKS, TlsTest, client_context, swaks_message_sizes, swaks_reply_codes
 
 USERS = '# test users\nalice:s3cret\n\nbob:hunter2\n'
 SWAKS_AUTH_FAILED = 28  # swaks' exit code for a failed AUTH

@@ -4,8 +4,10 @@ headers (non-UTF-8 bytes as U+FFFD), newest-first order, the flow filter and lim
 (--sample-rate, --sample-first-per-flow, whose quota restarts when the ring is emptied)."""
 import time
 
-from api import FlowTest, flow_message, metric, parse_ts, quote
-from daemon import BYE, MAIL_OK, QUEUED_RE, RCPT_OK
+from api import FlowTest, parse_ts
+from http_client import metric, quote
+from messages import flow_message
+from replies import BYE, MAIL_OK, QUEUED_RE, RCPT_OK
 
 
 class CaptureCase(FlowTest):

@@ -8,9 +8,11 @@ import smtplib
 import threading
 import time
 
-from api import FlowTest, flow_message, metric, metric_labels, parse_ts, quote, stuff
-from daemon import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, SIZE_EXCEEDED, TOO_MANY_RCPTS, UNSUPPORTED_PARAM, \
-    parse_kv
+from api import FlowTest, parse_ts
+from http_client import metric, metric_labels, quote
+from messages import flow_message
+from parsers import parse_kv, stuff
+from replies import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, SIZE_EXCEEDED, TOO_MANY_RCPTS, UNSUPPORTED_PARAM
 
 
 class FlowCase(FlowTest):

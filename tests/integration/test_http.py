@@ -6,8 +6,11 @@ import socket
 import threading
 import time
 
-from api import FlowTest, flow_message, http_request, metric, metric_labels, parse_prometheus, stuff
-from daemon import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, TOO_MANY_RCPTS, UNKNOWN, parse_kv
+from api import FlowTest
+from http_client import http_request, metric, metric_labels, parse_prometheus
+from messages import flow_message
+from parsers import parse_kv, stuff
+from replies import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, TOO_MANY_RCPTS, UNKNOWN
 
 ALWAYS = ('connections_total', 'connections_active', 'transactions_total', 'capture_messages', 'capture_bytes',
           'capture_evicted_total', 'flows_tracked', 'flows_overflow_total', 'smuggling_suspects_total',

@@ -4,8 +4,11 @@ once stay within --capture-bytes, however many connections send."""
 import threading
 import time
 
-from api import FlowTest, flow_message, http_request, metric, stuff
-from daemon import DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK
+from api import FlowTest
+from http_client import http_request, metric
+from messages import flow_message
+from parsers import stuff
+from replies import DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK
 
 FIRST_BODY_ROOM = 8 * 1024  # sink::connection_sink::first_body_room: what a capture starts with, past the header
 

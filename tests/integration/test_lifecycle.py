@@ -9,12 +9,13 @@ import socket
 import threading
 import time
 
-import daemon
-from api import http_request, metric, parse_prometheus
-from daemon import (BYE, DATA_GO, MAIL_OK, NOOP_OK, QUEUED_RE, RCPT_OK, SHUTTING_DOWN, TIMEOUT, DaemonTest,
-                    make_message, parse_kv, run_binary)
-
-HOST = 'mx.test'
+from http_client import http_request, metric, parse_prometheus
+from daemon import run_binary
+from daemon_test import DaemonTest
+from messages import make_message
+from parsers import parse_kv
+from replies import (BYE, DATA_GO, HOST, MAIL_OK, NOOP_OK, QUEUED_RE, RCPT_OK, SHUTTING_DOWN, TIMEOUT, ehlo_reply,
+                     greeting)
 
 
 class LifecycleTest(DaemonTest):
@@ -113,7 +114,7 @@ class TestConnectionLimit(LifecycleTest):
             extra_refused += 1
             time.sleep(0.05)
         self.assertIsNotNone(c4, 'no slot came back within 5s after a session ended')
-        self.assertEqual(c4.ehlo(), daemon.ehlo_reply(HOST))
+        self.assertEqual(c4.ehlo(), ehlo_reply(HOST))
         self.open_transaction(c4)
         n = self.finish_data(c4)
         self.quit(c4)
@@ -446,7 +447,7 @@ class TestResources(LifecycleTest):
         # reason for a warning.
         d = self.start_limited()
         self.assertEqual(self.nofile_limits(d.pid), (4096, 4096))
-        started = [daemon.parse_kv(l) for l in d.lines if daemon.parse_kv(l).get('msg') == 'started']
+        started = [parse_kv(l) for l in d.lines if parse_kv(l).get('msg') == 'started']
         self.assertEqual([k.get('nofile') for k in started], ['4096'])
         self.assertEqual([l for l in d.lines if 'level=warn' in l], [])
         self.stop(d)
@@ -459,7 +460,7 @@ class TestResources(LifecycleTest):
 
     def test_given_max_connections_over_the_limit_warns_what_to_change(self):
         d = self.start_limited('--max-connections', '4033')
-        warns = [daemon.parse_kv(l) for l in d.lines if 'level=warn' in l]
+        warns = [parse_kv(l) for l in d.lines if 'level=warn' in l]
         self.assertEqual(len(warns), 1, d.lines)
         self.assertEqual((warns[0]['nofile'], warns[0]['max_connections'], warns[0]['needed']),
                          ('4096', '4033', '4097'))
@@ -490,8 +491,8 @@ class TestResources(LifecycleTest):
             s.close()
         # Everything waiting is accepted (and closed) in order; then a normal transaction.
         last = self.connect(d, timeout=10)
-        self.assertEqual(last.reply(), f'220 {HOST} ESMTP smtp-blackhole')
-        self.assertEqual(last.ehlo(), daemon.ehlo_reply(HOST))
+        self.assertEqual(last.reply(), greeting())
+        self.assertEqual(last.ehlo(), ehlo_reply(HOST))
         self.open_transaction(last)
         n = self.finish_data(last)
         self.quit(last)

@@ -13,9 +13,10 @@ import threading
 import time
 
 import daemon
-from daemon import DaemonTest
+from daemon_test import DaemonTest
+from parsers import parse_kv
+from replies import HOST
 
-HOST = 'mx.test'
 RUN_TIMEOUT = 60  # seconds for one loadgen run
 
 
@@ -49,7 +50,7 @@ class TestLoadgen(DaemonTest):
 
     def smtps_port(self, d) -> int:
         for l in d.lines:
-            kv = daemon.parse_kv(l)
+            kv = parse_kv(l)
             if kv.get('msg', '').startswith('listening smtps'):
                 return int(kv['addr'].rpartition(':')[2])
         self.fail(f'no "listening smtps" line: {d.lines}')

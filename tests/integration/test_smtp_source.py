@@ -1,14 +1,16 @@
 """Postfix's smtp-source as a real client: sequential and parallel sessions, with and without connection reuse
 (-d), large messages, and refusals with -A. smtp-source writes its own headers (date, message id with its pid),
-so exact expected byte counts and command counts come from a recording relay (daemon.RecordingProxy)."""
+so exact expected byte counts and command counts come from a recording relay (RecordingProxy)."""
 import os
 import subprocess
 import tempfile
 
-from daemon import DaemonTest, RecordingProxy, command_counts, message_sizes
+from daemon_test import DaemonTest
+from parsers import command_counts, message_sizes
+from recording_proxy import RecordingProxy
+from replies import HOST
 
 SMTP_SOURCE = '/usr/sbin/smtp-source'
-HOST = 'mx.test'
 
 
 class TestSmtpSource(DaemonTest):
@@ -52,30 +54,25 @@ class TestSmtpSource(DaemonTest):
         self.assertTotals(t, replies, connections=connections, connections_refused=0, transactions=messages,
                           recipients=messages * rcpts, bytes=sum(sizes), refused=0, smuggling_suspects=0)
 
-    def test_one_session_new_connection_per_message(self):
-        args = dict(sessions=1, messages=5, length=1000, rcpts=3, reuse=False)
+    def run_and_check(self, **args):
+        """One smtp-source run in this shape, checked exactly against the daemon's totals."""
         t, streams = self.run_source(**args)
         self.check(t, streams, **args)
+
+    def test_one_session_new_connection_per_message(self):
+        self.run_and_check(sessions=1, messages=5, length=1000, rcpts=3, reuse=False)
 
     def test_reused_connections_parallel(self):
-        args = dict(sessions=4, messages=40, length=2000, rcpts=2, reuse=True)
-        t, streams = self.run_source(**args)
-        self.check(t, streams, **args)
+        self.run_and_check(sessions=4, messages=40, length=2000, rcpts=2, reuse=True)
 
     def test_many_parallel_sessions(self):
-        args = dict(sessions=20, messages=300, length=500, rcpts=1, reuse=True)
-        t, streams = self.run_source(**args)
-        self.check(t, streams, **args)
+        self.run_and_check(sessions=20, messages=300, length=500, rcpts=1, reuse=True)
 
     def test_parallel_sessions_without_reuse(self):
-        args = dict(sessions=8, messages=60, length=300, rcpts=4, reuse=False)
-        t, streams = self.run_source(**args)
-        self.check(t, streams, **args)
+        self.run_and_check(sessions=8, messages=60, length=300, rcpts=4, reuse=False)
 
     def test_large_messages(self):
-        args = dict(sessions=2, messages=6, length=300000, rcpts=2, reuse=True)
-        t, streams = self.run_source(**args)
-        self.check(t, streams, **args)
+        self.run_and_check(sessions=2, messages=6, length=300000, rcpts=2, reuse=True)
 
     def test_oversize_refused_with_A(self):
         t, streams = self.run_source(1, 3, 5000, 1, reuse=True, extra=['-A'],

@@ -3,9 +3,10 @@
 import smtplib
 from email.message import EmailMessage
 
-from daemon import DaemonTest, make_message, message_sizes
-
-HOST = 'mx.test'
+from daemon_test import DaemonTest
+from messages import make_message
+from parsers import message_sizes
+from replies import HOST
 
 
 class RecordingSMTP(smtplib.SMTP):

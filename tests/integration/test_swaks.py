@@ -1,14 +1,16 @@
 """swaks as a real client (default message, --pipeline, --body, --data, --quit-after, HELO, refusals). swaks
 writes its own headers (date, message id), so the exact expected byte counts come from a recording relay
-between swaks and the daemon (daemon.RecordingProxy)."""
+between swaks and the daemon (RecordingProxy)."""
 import os
 import subprocess
 import tempfile
 
-from daemon import DaemonTest, RecordingProxy, command_counts
+from daemon_test import DaemonTest
+from parsers import command_counts
+from recording_proxy import RecordingProxy
+from replies import HOST
 
 SWAKS = '/usr/bin/swaks'
-HOST = 'mx.test'
 
 
 class SwaksTest(DaemonTest):

@@ -9,8 +9,8 @@ import tempfile
 import unittest
 
 import daemon
-from daemon import DaemonTest
-from tlsutil import listen_ports
+from daemon import listen_ports
+from daemon_test import DaemonTest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 UNIT = os.path.join(ROOT, 'systemd', 'smtp-blackhole.service')

@@ -1,6 +1,6 @@
-"""Helpers for the TLS and AUTH integration tests: the smtps ports a daemon logged, its logged certificate
-fingerprints, raw SMTP clients switched to TLS (STARTTLS or implicit), openssl s_client / x509 / req runs,
-swaks transcripts, and TlsTest, a DaemonTest with a temporary directory. Standard library plus the openssl
+"""Helpers for the TLS and AUTH integration tests: the daemon's logged certificate fingerprints, raw SMTP clients
+switched to TLS (STARTTLS or implicit), openssl s_client / x509 / req runs, swaks transcripts, and TlsTest, a
+DaemonTest with a temporary directory and the smtps ports its daemons logged. Standard library plus the openssl
 command; every subprocess and every socket wait is bounded."""
 from __future__ import annotations
 
@@ -12,44 +12,17 @@ import ssl
 import subprocess
 import tempfile
 
-from daemon import (BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, Client, Daemon, DaemonTest, ehlo_reply,
-                    parse_kv, unstuff)
+from daemon import Daemon, listen_ports
+from daemon_test import DaemonTest
+from parsers import parse_kv, unstuff
+from replies import HOST, QUEUED_RE, STARTTLS_READY, ehlo_reply, greeting
+from smtp_client import Client
 
 OPENSSL = shutil.which('openssl') or '/usr/bin/openssl'
 SWAKS = shutil.which('swaks') or '/usr/bin/swaks'
-HOST = 'mx.test'
 SUBPROCESS_TIMEOUT = 20.0
 
-STARTTLS_READY = '220 2.0.0 Ready to start TLS'
-TLS_ACTIVE = '503 5.5.1 TLS already active'
-NEED_HELO = '503 5.5.1 Send EHLO or HELO first'
-NEED_MAIL = '503 5.5.1 Need MAIL command first'
-TLS_REQUIRED = '530 5.7.0 Must issue a STARTTLS command first'
-AUTH_OK = '235 2.7.0 Authentication successful'
-AUTH_FAILED = '535 5.7.8 Authentication credentials invalid'
-AUTH_CANCELLED = '501 5.0.0 Authentication cancelled'
-AUTH_BAD_BASE64 = '501 5.5.2 Cannot decode the response'
-AUTH_BAD_MECH = '504 5.5.4 Unrecognized authentication type'
-AUTH_ALREADY = '503 5.5.1 Already authenticated'
-AUTH_IN_TRANSACTION = '503 5.5.1 AUTH is not allowed during a mail transaction'
-AUTH_NEEDS_TLS = '538 5.7.11 Encryption required for requested authentication mechanism'
-NOT_IMPLEMENTED = '502 5.5.1 Command not implemented'
-
 FP_RE = re.compile(r'^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$')
-
-
-def greeting(hostname: str = HOST) -> str:
-    return f'220 {hostname} ESMTP smtp-blackhole'
-
-
-def listen_ports(d: Daemon, proto: str) -> list[int]:
-    """The ports of the `listening PROTO ADDR:PORT` lines the daemon logged at start (proto: smtp, smtps, http)."""
-    out = []
-    for l in d.lines:
-        kv = parse_kv(l)
-        if kv.get('proto') == proto and kv.get('msg', '').startswith(f'listening {proto} ') and 'addr' in kv:
-            out.append(int(kv['addr'].rpartition(':')[2]))
-    return out
 
 
 def log_fingerprints(lines: list[str], msg: str) -> list[str]:
@@ -248,15 +221,10 @@ class TlsTest(DaemonTest):
         return c
 
     def transaction(self, c: Client, message: bytes, sender: str = 's@test', rcpt: str = 'r@test') -> str:
-        """One MAIL/RCPT/DATA transaction (message: CRLF lines, unstuffed, ending in CRLF); returns the queue id."""
-        self.assertEqual(c.cmd(f'MAIL FROM:<{sender}>'), MAIL_OK)
-        self.assertEqual(c.cmd(f'RCPT TO:<{rcpt}>'), RCPT_OK)
-        self.assertEqual(c.cmd('DATA'), DATA_GO)
-        stuffed = b'\r\n'.join(b'.' + l if l.startswith(b'.') else l for l in message.split(b'\r\n'))
-        c.send(stuffed + b'.\r\n')
-        r = c.reply()
-        m = QUEUED_RE.match(r)
-        self.assertIsNotNone(m, r)
+        """One MAIL/RCPT/DATA transaction (message: CRLF lines, unstuffed, ending in CRLF) that must be queued;
+        returns the reply with the queue id."""
+        r = super().transaction(c, message, sender, (rcpt,))
+        self.assertIsNotNone(QUEUED_RE.match(r), r)
         return r
 
     def wait_log(self, d: Daemon, msg: str, start: int, timeout: float = 10.0) -> dict[str, str]:

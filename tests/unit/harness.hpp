@@ -1,15 +1,35 @@
-// Test helpers: a recording observer, a session driver, and for_each_split, which feeds the same input
-// whole, one byte at a time and split at every offset, as the server's reads might cut it.
+// Test helpers for smtp/: a recording observer, a script runner (client bytes, and what the server does between
+// reads: open, shutdown, timeout, EOF, TLS up) and for_each_split over it, which runs every script whole, byte
+// by byte and split at every offset (tests/for_each_split.hpp) and fails the test where the runs differ.
 #pragma once
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../for_each_split.hpp"
 #include "smtp/session.hpp"
 
 namespace test {
+
+// A field left out of a defaulted comparison: where it is used says why.
+template <class T>
+struct not_compared {
+    T value;
+    bool operator==(const not_compared&) const { return true; }
+};
+
+// A refusal inside a transaction. Its header is not compared between runs: a message refused for its size
+// keeps the header section read up to the end of the piece that crossed the limit (session::on_content), so
+// when the limit falls inside the header section, how much of it is kept depends on how the input was cut.
+struct refusal {
+    unsigned short code = 0;
+    not_compared<std::string> header;  // the header section as far as it was read
+    bool operator==(const refusal&) const = default;
+};
 
 struct recorded_message {
     std::string helo, mail_from, header;
@@ -21,6 +41,8 @@ struct recorded_message {
     smtp::body_type body_type = smtp::body_type::unspecified;
     bool smtputf8 = false;
     std::uint64_t declared_size = 0;
+    std::string tls, auth_user;
+    bool operator==(const recorded_message&) const = default;
 };
 
 class recorder final : public smtp::observer {
@@ -29,15 +51,14 @@ public:
     std::vector<recorded_message> messages;
     std::vector<unsigned short> codes;
     std::string body;
-
-    std::vector<std::pair<unsigned short, std::string>> refusals;  // code, header given with it
+    std::vector<refusal> refusals;
 
     bool on_header(const smtp::envelope&, std::string_view header, bool) noexcept override {
         body.assign(header);  // header + later body bytes = the whole message
         return want_body;
     }
     void on_refusal(const smtp::envelope&, std::string_view header, unsigned short code) noexcept override {
-        refusals.emplace_back(code, std::string(header));
+        refusals.push_back({code, {std::string(header)}});
     }
     void on_body(std::string_view s) noexcept override { body.append(s); }
     void on_message(const smtp::message_info& m) noexcept override {
@@ -54,68 +75,172 @@ public:
         r.body_type = m.env->body();
         r.smtputf8 = m.env->smtputf8();
         r.declared_size = m.env->has_size() ? m.env->declared_size() : 0;
+        r.tls = m.env->tls();
+        r.auth_user = m.env->auth_user();
         messages.push_back(std::move(r));
     }
     void on_reply(unsigned short code) noexcept override { codes.push_back(code); }
 };
 
-// What one run of a session over some input produced.
-struct run_result {
-    std::string output;
-    std::vector<recorded_message> messages;
-    std::vector<unsigned short> codes;
-    bool closed = false;
+// Feeds pieces to `s` as the server does: what feed() leaves unconsumed stays in `pending` and goes again with
+// the next piece; each batch of replies goes to `out` and counts as written. Stops when the session closes.
+template <class Out>
+smtp::feed_result feed_pieces(smtp::session& s, const split::pieces& pieces, std::string& pending, Out&& out) {
+    smtp::feed_result r{0, smtp::action::none};
+    for (auto piece : pieces) {
+        pending += piece;
+        r = s.feed(pending);
+        pending.erase(0, r.consumed);
+        out(s.output());
+        s.output_written(s.output().size());
+        if (r.next == smtp::action::close_after_flush) break;
+    }
+    return r;
+}
+
+// One step of a script: bytes the client sends, or what the server does once every byte before it is fed
+// (what that call returns is the step's `next`).
+struct step {
+    using call = std::function<smtp::action(smtp::session&)>;
+    std::string bytes;
+    call act;
+    bool drops_pending = false;  // the server first drops the client's unread bytes (before a TLS handshake)
+
+    step(std::string b) : bytes(std::move(b)) {}
+    step(const char* b) : bytes(b) {}
+    explicit step(call a, bool drop = false) : act(std::move(a)), drops_pending(drop) {}
+};
+using script = std::vector<step>;
+
+inline const step open{[](smtp::session& s) { return s.open(), smtp::action::none; }};
+inline const step shutdown{[](smtp::session& s) { return s.request_shutdown(); }};
+inline const step timeout{[](smtp::session& s) { return s.timed_out(), smtp::action::none; }};
+inline const step eof{[](smtp::session& s) { return s.feed_eof(), smtp::action::none; }};
+// The handshake after STARTTLS (or on an implicit-TLS port) is done; the plaintext held was dropped first.
+inline step tls_up(std::string info) {
+    return step([info](smtp::session& s) { return s.tls_established(info), smtp::action::none; }, true);
+}
+
+// What one step did: the replies it queued, the client bytes still unread after it, the last action feed() (or
+// the server's call) returned, and where the session stood.
+struct step_result {
+    std::string output, left;
+    smtp::action next = smtp::action::none;
+    smtp::phase phase = smtp::phase::command;
+    bool closing = false, tls = false;
+    bool operator==(const step_result&) const = default;
 };
 
-// Feeds `pieces` to a fresh session as a server would: unconsumed bytes are kept and passed again.
-inline run_result run_pieces(const smtp::profile& p, const std::vector<std::string>& pieces, bool greet = true) {
+// What one run of a session over a script produced.
+struct run_result {
+    std::string output;  // every reply, the greeting included
+    std::vector<recorded_message> messages;
+    std::vector<unsigned short> codes;
+    std::vector<refusal> refusals;
+    std::vector<step_result> steps;  // up to the one after which the session asked to close
+    bool closed = false, quit = false;
+    bool operator==(const run_result&) const = default;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const run_result& r) { return os << r.output; }
+
+struct run_options {
+    bool greet = true;      // open() before the script: the 220 first
+    bool want_body = true;  // the recorder asks for the body bytes
+    std::uint64_t id = 7;   // the session's id, in "queued as ID.N"
+};
+
+// Hands the driver's pieces out step by step, cut at the steps' ends, so that no piece crosses a server call.
+class piece_cursor {
+public:
+    explicit piece_cursor(const split::pieces& p) : pieces_(p) {}
+    split::pieces take(std::size_t n) {
+        split::pieces out;
+        while (n > 0 && i_ < pieces_.size()) {
+            auto rest = pieces_[i_].substr(off_);
+            auto k = std::min(n, rest.size());
+            if (k > 0) out.push_back(rest.substr(0, k));
+            n -= k;
+            off_ += k;
+            if (off_ == pieces_[i_].size()) ++i_, off_ = 0;
+        }
+        if (n != 0) FAIL("the pieces are shorter than the script's bytes");
+        return out;
+    }
+
+private:
+    const split::pieces& pieces_;
+    std::size_t i_ = 0, off_ = 0;
+};
+
+// Runs `sc` on a fresh session with its bytes cut into `cuts` (a cutting of all its bytes, in order).
+inline run_result run_script(const smtp::profile& p, const script& sc, const split::pieces& cuts,
+                             run_options o = {}) {
     recorder rec;
-    smtp::session s(p, rec, 7);
-    if (greet) s.open();
-    std::string pending, out;
-    bool closed = false;
-    for (const auto& piece : pieces) {
-        pending += piece;
-        auto r = s.feed(pending);
-        pending.erase(0, r.consumed);
-        out += s.output();
-        s.output_written(s.output().size());
-        if (r.next == smtp::action::close_after_flush) {
-            closed = true;
-            break;
+    rec.want_body = o.want_body;
+    smtp::session s(p, rec, o.id);
+    run_result res;
+    if (o.greet) s.open();
+    res.output = s.output();
+    s.output_written(s.output().size());
+    piece_cursor next_pieces(cuts);
+    std::string pending;
+    for (const auto& st : sc) {
+        auto& r = res.steps.emplace_back();
+        auto out = [&](std::string_view text) { r.output += text, res.output += text; };
+        if (st.act) {
+            if (st.drops_pending) pending.clear();
+            r.next = st.act(s);
+            out(s.output());
+            s.output_written(s.output().size());
+        } else {
+            r.next = feed_pieces(s, next_pieces.take(st.bytes.size()), pending, out).next;
         }
+        r.left = pending;
+        r.phase = s.current_phase();
+        r.closing = s.closing();
+        r.tls = s.tls();
+        if (r.next == smtp::action::close_after_flush) break;
     }
-    return {out, rec.messages, rec.codes, closed || s.closing()};
+    res.messages = std::move(rec.messages);
+    res.codes = std::move(rec.codes);
+    res.refusals = std::move(rec.refusals);
+    res.closed = s.closing();
+    res.quit = s.quit();
+    return res;
 }
 
-inline bool same(const run_result& a, const run_result& b) {
-    if (a.output != b.output || a.codes != b.codes || a.closed != b.closed) return false;
-    if (a.messages.size() != b.messages.size()) return false;
-    for (std::size_t i = 0; i < a.messages.size(); ++i) {
-        const auto &x = a.messages[i], &y = b.messages[i];
-        if (x.mail_from != y.mail_from || x.rcpts != y.rcpts || x.header != y.header || x.body != y.body ||
-            x.size != y.size || x.suspect != y.suspect || x.helo != y.helo)
-            return false;
-    }
-    return true;
+// Feeds `pieces` (one step of bytes) to a fresh session.
+inline run_result run_pieces(const smtp::profile& p, const split::pieces& pieces, run_options o = {}) {
+    std::string all;
+    for (auto piece : pieces) all += piece;
+    return run_script(p, {all}, pieces, o);
 }
 
-// Runs `input` whole, byte by byte and split in two at every offset; checks all runs agree and returns
-// the whole-input run.
-inline run_result for_each_split(const smtp::profile& p, const std::string& input) {
-    auto whole = run_pieces(p, {input});
-    std::vector<std::string> bytes;
-    for (char c : input) bytes.emplace_back(1, c);
-    auto by_byte = run_pieces(p, bytes);
-    CHECK_MESSAGE(same(whole, by_byte), "byte-at-a-time differs:\n" << by_byte.output << "\nwhole:\n" << whole.output);
-    for (std::size_t cut = 1; cut < input.size(); ++cut) {
-        auto split = run_pieces(p, {input.substr(0, cut), input.substr(cut)});
-        if (!same(whole, split)) {
-            FAIL_CHECK("split at " << cut << " differs:\n" << split.output << "\nwhole:\n" << whole.output);
-            break;
-        }
-    }
-    return whole;
+// split::for_each_split with every run that differs from the whole input's a test failure.
+template <class Run>
+auto for_each_split(std::string_view in, Run&& run, const split::ways& how = {}) {
+    auto agree = [](const auto& whole, const auto& r, const std::string& what) {
+        if (r == whole) return true;
+        if constexpr (requires(std::ostream& os) { os << r; })
+            FAIL_CHECK(what << " differs:\n" << r << "\nwhole:\n" << whole);
+        else
+            FAIL_CHECK(what << " differs from the whole input");
+        return false;
+    };
+    return split::for_each_split(in, run, agree, how);
+}
+
+// Runs `sc` whole, byte by byte and split in two at every offset (a piece never crosses a server call);
+// checks all runs agree and returns the whole-input run.
+inline run_result for_each_split(const smtp::profile& p, const script& sc, run_options o = {}) {
+    std::string in;
+    for (const auto& st : sc) in += st.bytes;
+    return for_each_split(in, [&](const split::pieces& cuts) { return run_script(p, sc, cuts, o); });
+}
+
+inline run_result for_each_split(const smtp::profile& p, const std::string& input, run_options o = {}) {
+    return for_each_split(p, script{input}, o);
 }
 
 inline smtp::profile make_profile(std::function<void(smtp::options&)> tweak = {}) {

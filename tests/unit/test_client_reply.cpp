@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "harness.hpp"
 #include "smtp/client_reply.hpp"
 
 namespace {
@@ -24,7 +25,7 @@ struct parse_run {
 };
 
 // Feeds the pieces as a client would: unconsumed bytes are kept and passed again with the next piece.
-parse_run run_pieces(const std::vector<std::string>& pieces) {
+parse_run run_pieces(const split::pieces& pieces) {
     smtp::client_reply_parser p;
     parse_run out;
     std::string pending;
@@ -46,18 +47,10 @@ parse_run run_pieces(const std::vector<std::string>& pieces) {
     return out;
 }
 
-parse_run for_each_split(const std::string& input) {
-    auto whole = run_pieces({input});
-    std::vector<std::string> bytes;
-    for (char c : input) bytes.emplace_back(1, c);
-    CHECK_MESSAGE(run_pieces(bytes) == whole, "byte by byte differs for: " << input);
-    for (std::size_t cut = 1; cut < input.size(); ++cut) {
-        if (!(run_pieces({input.substr(0, cut), input.substr(cut)}) == whole)) {
-            FAIL_CHECK("split at " << cut << " differs for: " << input);
-            break;
-        }
-    }
-    return whole;
+// Parses `input` whole, byte by byte and split in two at every offset (or as `how` says); all runs must agree.
+parse_run for_each_split(const std::string& input, const split::ways& how = {}) {
+    CAPTURE(input);
+    return test::for_each_split(input, run_pieces, how);
 }
 
 }  // namespace
@@ -136,16 +129,15 @@ TEST_CASE("client reply: malformed input") {
 
 TEST_CASE("client reply: line and reply length limits") {
     std::string long_line = "250 " + std::string(smtp::limits::client_reply_line, 'x') + "\r\n";
-    auto r = run_pieces({long_line});
-    CHECK(r.malformed);
+    CHECK(for_each_split(long_line).malformed);
     std::string endless(smtp::limits::client_reply_line + 10, 'x');
-    CHECK(run_pieces({"250 ", endless}).malformed);  // no newline yet, but already too long
+    CHECK(for_each_split("250 " + endless).malformed);  // no newline yet, but already too long
     std::string many;
     while (many.size() <= smtp::limits::client_reply_total) many += "250-" + std::string(100, 'y') + "\r\n";
-    CHECK(run_pieces({many + "250 end\r\n"}).malformed);
+    CHECK(for_each_split(many + "250 end\r\n", {{{1}}, false}).malformed);  // every offset: 4 * 10^9 bytes
     // Just under the line limit is fine.
     std::string ok = "250 " + std::string(smtp::limits::client_reply_line - 6, 'z') + "\r\n";
-    auto fine = run_pieces({ok});
+    auto fine = for_each_split(ok);
     CHECK_FALSE(fine.malformed);
     CHECK(fine.replies.size() == 1);
 }
@@ -154,9 +146,7 @@ TEST_CASE("client reply: long replies fed in small pieces stay linear and exact"
     std::string ehlo = "250-host\r\n";
     for (int i = 0; i < 200; ++i) ehlo += "250-X-EXT" + std::to_string(i) + " some parameters\r\n";
     ehlo += "250 DSN\r\n";
-    std::vector<std::string> pieces;
-    for (std::size_t i = 0; i < ehlo.size(); i += 7) pieces.push_back(ehlo.substr(i, 7));
-    auto r = run_pieces(pieces);
+    auto r = for_each_split(ehlo, {{{1}, {7}}});
     REQUIRE(r.replies.size() == 1);
     CHECK(r.replies[0].lines == 202);
     CHECK(r.replies[0].raw == ehlo);

@@ -32,6 +32,33 @@ std::string txn(const std::string& from, const std::string& to, const std::strin
     return "MAIL FROM:<" + from + ">\r\nRCPT TO:<" + to + ">\r\nDATA\r\n" + body + ".\r\n";
 }
 
+// What one session did with a batch fed 100 times, cut into `batch`'s pieces, after 3 rounds that size its buffers.
+struct alloc_run {
+    std::size_t messages = 0, allocations = 0;
+    bool operator==(const alloc_run&) const = default;
+};
+
+alloc_run count_allocations(const smtp::profile& p, const split::pieces& batch) {
+    struct quiet : smtp::observer {
+        std::size_t n = 0;
+        void on_message(const smtp::message_info&) noexcept override { ++n; }
+        void on_reply(unsigned short) noexcept override {}
+    } obs;
+    smtp::session s(p, obs, 1);
+    s.open();
+    std::size_t total = 0;
+    for (auto piece : batch) total += piece.size();
+    std::string pending;
+    pending.reserve(total + smtp::limits::command_line);  // a partial line and the next piece: never regrown
+    auto discard = [](std::string_view) {};
+    for (int warm = 0; warm < 3; ++warm) test::feed_pieces(s, batch, pending, discard);
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 100; ++i) test::feed_pieces(s, batch, pending, discard);
+    counting = false;
+    return {obs.n, allocations.load()};
+}
+
 }  // namespace
 
 TEST_CASE("session: the observer gets the envelope, header section, body and size of each message") {
@@ -71,14 +98,12 @@ TEST_CASE("session: BDAT chunks make one message, bytes as sent, no unstuffing")
 
 TEST_CASE("session: the body is not delivered when the observer does not ask for it") {
     auto p = test::make_profile();
-    test::recorder rec;
-    rec.want_body = false;
-    smtp::session s(p, rec, 1);
-    s.feed(hello + txn("a@x.test", "b@y.test", "H: v\r\n\r\nbody\r\n"));
-    REQUIRE(rec.messages.size() == 1);
-    CHECK(rec.messages[0].body.empty());
-    CHECK(rec.messages[0].header == "H: v\r\n\r\n");
-    CHECK(rec.messages[0].size == 14);
+    auto r = test::for_each_split(p, hello + txn("a@x.test", "b@y.test", "H: v\r\n\r\nbody\r\n"),
+                                  {.greet = false, .want_body = false});
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].body.empty());
+    CHECK(r.messages[0].header == "H: v\r\n\r\n");
+    CHECK(r.messages[0].size == 14);
 }
 
 TEST_CASE("session: smuggling suspects are accepted, counted once, and flagged") {
@@ -96,7 +121,7 @@ TEST_CASE("session: a header section over the cap is cut and marked, the message
     o.hostname = "mx.test";
     smtp::profile p(o);
     std::string big = "X-Big: " + std::string(smtp::limits::header_section, 'h') + "\r\n\r\nbody\r\n";
-    auto r = test::run_pieces(p, {hello + txn("a@x.test", "b@y.test", big)});
+    auto r = test::for_each_split(p, hello + txn("a@x.test", "b@y.test", big));
     REQUIRE(r.messages.size() == 1);
     CHECK(r.messages[0].header_truncated);
     CHECK(r.messages[0].header.size() == smtp::limits::header_section);
@@ -105,66 +130,54 @@ TEST_CASE("session: a header section over the cap is cut and marked, the message
 
 TEST_CASE("session: shutdown sends 421 at once to an idle session") {
     auto p = test::make_profile();
-    test::recorder rec;
-    smtp::session s(p, rec, 1);
-    s.open();
-    s.feed(hello);
-    s.output_written(s.output().size());
-    CHECK(s.request_shutdown() == smtp::action::close_after_flush);
-    CHECK(s.output() == "421 4.3.2 Service shutting down, closing transmission channel\r\n");
-    CHECK(s.closing());
+    auto r = test::for_each_split(p, {hello, test::shutdown});
+    REQUIRE(r.steps.size() == 2);
+    CHECK(r.steps[1].next == smtp::action::close_after_flush);
+    CHECK(r.steps[1].output == "421 4.3.2 Service shutting down, closing transmission channel\r\n");
+    CHECK(r.steps[1].closing);
 }
 
 TEST_CASE("session: shutdown lets an open transaction finish, then 421") {
     auto p = test::make_profile();
-    test::recorder rec;
-    smtp::session s(p, rec, 1);
-    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n");
-    s.output_written(s.output().size());
-    CHECK(s.request_shutdown() == smtp::action::none);
-    CHECK(s.output().empty());
-    auto r = s.feed("DATA\r\nbody\r\n.\r\nMAIL FROM:<again@x.test>\r\n");
-    CHECK(r.next == smtp::action::close_after_flush);
-    CHECK(s.output() ==
+    auto r = test::for_each_split(p,
+                                  {hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n", test::shutdown,
+                                   "DATA\r\nbody\r\n.\r\nMAIL FROM:<again@x.test>\r\n"},
+                                  {.greet = false, .id = 1});
+    REQUIRE(r.steps.size() == 3);
+    CHECK(r.steps[1].next == smtp::action::none);
+    CHECK(r.steps[1].output.empty());
+    CHECK(r.steps[2].next == smtp::action::close_after_flush);
+    CHECK(r.steps[2].output ==
           "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok: queued as 1.1\r\n"
           "421 4.3.2 Service shutting down, closing transmission channel\r\n");
-    CHECK(rec.messages.size() == 1);
+    CHECK(r.messages.size() == 1);
 }
 
 TEST_CASE("session: timeout and EOF") {
     auto p = test::make_profile();
-    test::recorder rec;
-    smtp::session s(p, rec, 1);
-    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\npartial");
-    CHECK(s.current_phase() == smtp::phase::data);
-    s.output_written(s.output().size());
-    s.timed_out();
-    CHECK(s.output() == "421 4.4.2 Timeout exceeded, closing transmission channel\r\n");
-    CHECK(s.closing());
-    CHECK(s.feed("\r\n.\r\n").next == smtp::action::close_after_flush);
-    CHECK(rec.messages.empty());  // never answered 250, never counted
+    std::string partial = hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\npartial";
+    auto r = test::for_each_split(p, {partial, test::timeout, "\r\n.\r\n"}, {.greet = false});
+    REQUIRE(r.steps.size() == 3);
+    CHECK(r.steps[0].phase == smtp::phase::data);
+    CHECK(r.steps[1].output == "421 4.4.2 Timeout exceeded, closing transmission channel\r\n");
+    CHECK(r.steps[1].closing);
+    CHECK(r.steps[2].next == smtp::action::close_after_flush);
+    CHECK(r.messages.empty());  // never answered 250, never counted
 
-    test::recorder rec2;
-    smtp::session t(p, rec2, 2);
-    t.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\npartial");
-    t.feed_eof();
-    CHECK(t.closing());
-    CHECK(rec2.messages.empty());
+    auto t = test::for_each_split(p, {partial, test::eof}, {.greet = false});
+    REQUIRE(t.steps.size() == 2);
+    CHECK(t.steps[1].closing);
+    CHECK(t.messages.empty());
 }
 
 TEST_CASE("session: a partial command line is kept by the caller and not re-scanned from the start") {
     auto p = test::make_profile();
-    test::recorder rec;
-    smtp::session s(p, rec, 1);
-    std::string pending;
-    for (char c : std::string("NOOP")) {
-        pending += c;
-        auto r = s.feed(pending);
-        CHECK(r.consumed == 0);
-    }
-    pending += "\r\n";
-    CHECK(s.feed(pending).consumed == pending.size());
-    CHECK(s.output() == "250 2.0.0 Ok\r\n");
+    auto r = test::for_each_split(p, test::script{"NOOP", "\r\n"}, {.greet = false});
+    REQUIRE(r.steps.size() == 2);
+    CHECK(r.steps[0].left == "NOOP");  // byte by byte too: no prefix of the line was consumed
+    CHECK(r.steps[0].output.empty());
+    CHECK(r.steps[1].left.empty());
+    CHECK(r.steps[1].output == "250 2.0.0 Ok\r\n");
 }
 
 TEST_CASE("session: every reply is reported to the observer with its code") {
@@ -177,33 +190,15 @@ TEST_CASE("session: steady-state transactions allocate nothing") {
     smtp::options o;
     o.hostname = "mx.test";
     smtp::profile p(o);
-    test::recorder rec;
-    rec.want_body = false;
-    struct quiet : smtp::observer {
-        std::size_t n = 0;
-        void on_message(const smtp::message_info&) noexcept override { ++n; }
-        void on_reply(unsigned short) noexcept override {}
-    } obs;
-    smtp::session s(p, obs, 1);
-    s.open();
     std::string batch = hello + "MAIL FROM:<a@x.test> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.test> NOTIFY=NEVER\r\n"
                                 "RCPT TO:<c@y.test>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n"
                                 "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 10 LAST\r\nH: v\r\n\r\nxx"
                                 "RSET\r\nNOOP\r\n";
-    for (int warm = 0; warm < 3; ++warm) {  // first rounds size the buffers
-        s.feed(batch);
-        s.output_written(s.output().size());
-    }
-    allocations = 0;
-    counting = true;
-    for (int i = 0; i < 100; ++i) {
-        s.feed(batch);
-        s.output_written(s.output().size());
-    }
-    counting = false;
-    CHECK(obs.n == 2 * 103);
-    CHECK(allocations.load() == 0);
+    auto r = test::for_each_split(batch, [&](const split::pieces& cuts) { return count_allocations(p, cuts); });
+    CHECK(r.messages == 2 * 103);
+    CHECK(r.allocations == 0);
     // The counter itself works: a new string of this size must allocate.
+    allocations = 0;
     counting = true;
     auto probe = std::make_unique<std::string>(1000, 'x');
     counting = false;
@@ -212,15 +207,12 @@ TEST_CASE("session: steady-state transactions allocate nothing") {
 
 TEST_CASE("session: QUIT is told apart from other ways of closing") {
     auto p = test::make_profile();
-    test::recorder rec;
-    smtp::session a(p, rec, 1);
-    a.feed("QUIT\r\n");
-    CHECK(a.closing());
-    CHECK(a.quit());
-    smtp::session b(p, rec, 2);
-    b.timed_out();
-    CHECK(b.closing());
-    CHECK_FALSE(b.quit());
+    auto a = test::for_each_split(p, "QUIT\r\n", {.greet = false});
+    CHECK(a.closed);
+    CHECK(a.quit);
+    auto b = test::for_each_split(p, {test::timeout}, {.greet = false});
+    CHECK(b.closed);
+    CHECK_FALSE(b.quit);
 }
 
 TEST_CASE("session: header and body bytes make the whole message, also when the header is cut at the cap") {
@@ -238,16 +230,19 @@ TEST_CASE("session: header and body bytes make the whole message, also when the 
 
 TEST_CASE("session: refusals inside a transaction reach the observer with their code and header") {
     auto p = test::make_profile();  // max 3 recipients, max 1000 octets
-    test::recorder rec;
-    smtp::session s(p, rec, 1);
-    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<1@y.test>\r\nRCPT TO:<2@y.test>\r\nRCPT TO:<3@y.test>\r\n"
-                   "RCPT TO:<4@y.test>\r\nRCPT TO:<bad address>\r\nDATA\r\nX-Flow: big\r\n\r\n" +
-           std::string(1200, 'b') + "\r\n.\r\n");
-    REQUIRE(rec.refusals.size() == 3);
-    CHECK(rec.refusals[0] == std::make_pair<unsigned short, std::string>(452, ""));
-    CHECK(rec.refusals[1] == std::make_pair<unsigned short, std::string>(501, ""));
-    CHECK(rec.refusals[2] == std::make_pair<unsigned short, std::string>(552, "X-Flow: big\r\n\r\n"));
-    CHECK(rec.messages.empty());
+    auto r = test::for_each_split(p,
+                                  hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<1@y.test>\r\nRCPT TO:<2@y.test>\r\n"
+                                          "RCPT TO:<3@y.test>\r\nRCPT TO:<4@y.test>\r\nRCPT TO:<bad address>\r\n"
+                                          "DATA\r\nX-Flow: big\r\n\r\n" + std::string(1200, 'b') + "\r\n.\r\n",
+                                  {.greet = false});
+    REQUIRE(r.refusals.size() == 3);
+    CHECK(r.refusals[0].code == 452);
+    CHECK(r.refusals[0].header.value == "");
+    CHECK(r.refusals[1].code == 501);
+    CHECK(r.refusals[1].header.value == "");
+    CHECK(r.refusals[2].code == 552);
+    CHECK(r.refusals[2].header.value == "X-Flow: big\r\n\r\n");
+    CHECK(r.messages.empty());
 }
 
 TEST_CASE("session: a refused RCPT inside a BDAT transaction keeps the header being collected") {

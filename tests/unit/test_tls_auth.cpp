@@ -57,52 +57,44 @@ TEST_CASE("base64: round trips and strict decoding") {
 TEST_CASE("starttls: advertised before TLS only; pipelined plaintext after it is never executed") {
     fake_auth a;
     auto p = tls_profile(a);
-    test::recorder rec;
-    smtp::session s(p, rec, 1);
-    std::string in = "EHLO c.test\r\nSTARTTLS\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<v@y.test>\r\n";
-    auto r = s.feed(in);
-    CHECK(r.next == smtp::action::start_tls);
-    CHECK(r.consumed == std::string("EHLO c.test\r\nSTARTTLS\r\n").size());
-    auto out = std::string(s.output());
+    std::string injected = "MAIL FROM:<evil@x.test>\r\nRCPT TO:<v@y.test>\r\n";
+    auto r = test::for_each_split(p,
+                                  {"EHLO c.test\r\nSTARTTLS\r\n" + injected, "NOOP\r\n",
+                                   test::tls_up("TLSv1.3 TLS_AES_128_GCM_SHA256"), "MAIL FROM:<a@x.test>\r\n",
+                                   "EHLO c.test\r\nSTARTTLS\r\n",
+                                   "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nx\r\n.\r\n"},
+                                  {.greet = false});
+    REQUIRE(r.steps.size() == 6);
+    CHECK(r.steps[0].next == smtp::action::start_tls);
+    CHECK(r.steps[0].left == injected);  // consumed up to STARTTLS's line only
+    const auto& out = r.steps[0].output;
     CHECK(out.find("250-STARTTLS\r\n250 AUTH") == std::string::npos);  // AUTH not offered in plaintext
     CHECK(out.find("250 STARTTLS\r\n") != std::string::npos);
     CHECK(out.ends_with("220 2.0.0 Ready to start TLS\r\n"));
-    s.output_written(s.output().size());
-    CHECK(s.feed("NOOP\r\n").consumed == 0);  // nothing is read until TLS is up
-    s.tls_established("TLSv1.3 TLS_AES_128_GCM_SHA256");
-    CHECK(s.tls());
-    s.feed("MAIL FROM:<a@x.test>\r\n");
-    CHECK(s.output() == "503 5.5.1 Send EHLO or HELO first\r\n");  // everything before TLS is forgotten
-    s.output_written(s.output().size());
-    s.feed("EHLO c.test\r\nSTARTTLS\r\n");
-    out = std::string(s.output());
-    CHECK(out.find("STARTTLS\r\n") == std::string::npos);
-    CHECK(out.find("250 AUTH PLAIN LOGIN CRAM-MD5\r\n") != std::string::npos);
-    CHECK(out.ends_with("503 5.5.1 TLS already active\r\n"));
-    s.output_written(s.output().size());
-    s.feed("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nx\r\n.\r\n");
-    REQUIRE(rec.messages.size() == 1);
-    CHECK(rec.messages[0].mail_from == "a@x.test");
+    CHECK(r.steps[1].left == injected + "NOOP\r\n");  // nothing is read until TLS is up
+    CHECK(r.steps[2].tls);
+    CHECK(r.steps[2].left.empty());  // the server dropped the plaintext
+    CHECK(r.steps[3].output == "503 5.5.1 Send EHLO or HELO first\r\n");  // everything before TLS is forgotten
+    const auto& again = r.steps[4].output;
+    CHECK(again.find("STARTTLS\r\n") == std::string::npos);
+    CHECK(again.find("250 AUTH PLAIN LOGIN CRAM-MD5\r\n") != std::string::npos);
+    CHECK(again.ends_with("503 5.5.1 TLS already active\r\n"));
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].mail_from == "a@x.test");
 }
 
 TEST_CASE("starttls: the transaction carries the TLS details") {
     fake_auth a;
     auto p = tls_profile(a);
-    struct obs final : smtp::observer {
-        std::string tls, user;
-        void on_message(const smtp::message_info& m) noexcept override {
-            tls = m.env->tls();
-            user = m.env->auth_user();
-        }
-        void on_reply(unsigned short) noexcept override {}
-    } o;
-    smtp::session s(p, o, 1);
-    s.tls_established("TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256");  // an implicit-TLS port: before open()
-    s.open();
-    s.feed("EHLO c.test\r\nAUTH PLAIN " + b64(std::string("\0alice\0secret", 13)) +
-           "\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nx\r\n.\r\n");
-    CHECK(o.tls == "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256");
-    CHECK(o.user == "alice");
+    // An implicit-TLS port: TLS is up before open().
+    auto r = test::for_each_split(p,
+                                  {test::tls_up("TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256"), test::open,
+                                   "EHLO c.test\r\nAUTH PLAIN " + b64(std::string("\0alice\0secret", 13)) +
+                                       "\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nx\r\n.\r\n"},
+                                  {.greet = false});
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].tls == "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256");
+    CHECK(r.messages[0].auth_user == "alice");
 }
 
 TEST_CASE("require-tls: MAIL and AUTH before STARTTLS get 530 5.7.0") {

@@ -1,0 +1,106 @@
+"""What the bench/ report scripts share (report.py, sink_cost_report.py, tls_helper.py): reading the rows the
+shell scripts write, rates and medians, number formatting, the report's opening and closing lines, and the
+ending that either checks the rows or renders, prints and saves the report. Standard library only."""
+import csv
+import statistics
+import sys
+
+
+def load_rows(path, ints):
+    """A tab-separated file with a header row, as one dict a row; the columns named in `ints` become ints."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    for r in rows:
+        for k in ints:
+            r[k] = int(r[k])
+    return rows
+
+
+def group(rows, key, sub):
+    """The rows by key(row), in the order the keys first appear, then by row[sub]: (keys, {key: {sub: rows}})."""
+    keys, by = [], {}
+    for r in rows:
+        k = key(r)
+        if k not in by:
+            keys.append(k)
+            by[k] = {}
+        by[k].setdefault(r[sub], []).append(r)
+    return keys, by
+
+
+def rate(n, d):
+    """n per d; None when d is 0 (a run that used less than one clock tick)."""
+    return n / d if d > 0 else None
+
+
+def msg_s(r):
+    """Messages per second of wall time of one row (sent, wall_ns)."""
+    return rate(r["sent"], r["wall_ns"] / 1e9)
+
+
+def msg_cpu_s(r, clk_tck):
+    """Messages per server CPU-second of one row (sent, cpu_ticks)."""
+    return rate(r["sent"], r["cpu_ticks"] / clk_tck)
+
+
+def median(values):
+    """The median of the values that are not None, or None."""
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(x):
+    if x is None:
+        return "n/a"
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def ratio(a, b, suffix="x"):
+    """a / b as "1.25x" (n/a when either is missing or b is 0)."""
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}{suffix}"
+
+
+def size_label(size):
+    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} B"
+
+
+def clk_tck(meta):
+    return int(meta.get("clk_tck", "100"))
+
+
+def machine_lines(meta):
+    """The report's first list items: when, on what, and how busy the machine was."""
+    return [
+        f"- date: {meta.get('date', '?')}",
+        f"- machine: {meta.get('cpu', '?')}, nproc {meta.get('nproc', '?')}, {meta.get('kernel', '?')}",
+        f"- load average (1, 5, 15 min): {meta.get('load', '?')}",
+    ]
+
+
+def outcome_lines(trouble, all_good):
+    """Every problem found, or the sentence that says every count matched; then an empty line."""
+    if trouble:
+        return ["**Problems:**"] + [f"- {p}" for p in trouble] + [""]
+    return [all_good, ""]
+
+
+def elapsed_lines(meta):
+    return [f"Benchmark wall time: {meta['elapsed']} s."] if "elapsed" in meta else []
+
+
+def finish(check, problems, render, have_rows, meta_args=(), out=None, who="bench"):
+    """The end of every bench report script. check: print problems() on stderr, exit status 1 if there are any
+    (or no rows at all). Otherwise: render(meta) with the --meta key=value pairs, print it, save it to `out`."""
+    if check:
+        trouble = problems()
+        for t in trouble:
+            print(f"{who}: {t}", file=sys.stderr)
+        return 1 if trouble or not have_rows else 0
+    text = render(dict(m.split("=", 1) for m in meta_args))
+    sys.stdout.write(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    return 0
