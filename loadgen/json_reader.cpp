@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "smtp/ascii.hpp"
+
 namespace loadgen::json {
 namespace {
 
@@ -25,7 +27,7 @@ private:
         throw std::runtime_error(std::string("bad JSON (") + what + " at byte " + std::to_string(pos_) + ")");
     }
     void skip_ws() {
-        while (pos_ < t_.size() && (t_[pos_] == ' ' || t_[pos_] == '\t' || t_[pos_] == '\n' || t_[pos_] == '\r')) ++pos_;
+        while (pos_ < t_.size() && smtp::ascii::is_space(t_[pos_])) ++pos_;  // RFC 8259 2: exactly these four
     }
     char peek() {
         skip_ws();

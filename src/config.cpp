@@ -11,6 +11,7 @@
 
 #include "cli/units.hpp"
 #include "sink/flow_key.hpp"
+#include "smtp/ascii.hpp"
 
 namespace config {
 namespace {
@@ -27,7 +28,7 @@ std::pair<std::uint64_t, std::string> number_and_unit(const std::string& s, cons
     auto r = std::from_chars(s.data(), s.data() + s.size(), n);
     if (r.ec != std::errc{} || r.ptr == s.data()) throw error(std::string("bad ") + what + " '" + s + "'");
     std::string unit(r.ptr, s.data() + s.size());
-    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+    smtp::ascii::to_lower(unit);
     return {n, unit};
 }
 

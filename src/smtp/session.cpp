@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "smtp/ascii.hpp"
 #include "smtp/command.hpp"
 #include "smtp/limits.hpp"
 
@@ -63,8 +64,7 @@ feed_result session::feed(std::string_view in) {
             scanned_ = 0;
             std::size_t end = std::size_t(lf - in.data());
             std::size_t len = end + 1 - pos;  // with its line ending
-            auto line = in.substr(pos, end - pos);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            auto line = ascii::without_cr(in.substr(pos, end - pos));
             pos = end + 1;
             if (len > limits::command_line)
                 reply(reply_id::line_too_long);
@@ -208,36 +208,36 @@ bool once(unsigned& seen, unsigned bit) {
 
 // Checks and records one MAIL parameter (RFC 1870, 6152, 3030, 6531, 3461 4.3 and 4.4).
 reply_id session::mail_parameter(std::string_view key, std::string_view value, unsigned& seen) {
-    if (iequals(key, "SIZE") && prof_.enabled(extension::size)) {
+    if (ascii::iequals(key, "SIZE") && prof_.enabled(extension::size)) {
         if (!once(seen, seen_size)) return reply_id::duplicate_parameter;
         std::uint64_t n = 0;
         if (!parse_number(value, n, limits::max_number_digits)) return reply_id::bad_size_value;
         if (n > prof_.opts().max_message_size) return reply_id::size_exceeded_mail;
         env_.has_size_ = true;
         env_.size_ = n;
-    } else if (iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
+    } else if (ascii::iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
         if (!once(seen, seen_body)) return reply_id::duplicate_parameter;
-        if (iequals(value, "7BIT"))
+        if (ascii::iequals(value, "7BIT"))
             env_.body_ = body_type::seven_bit;
-        else if (iequals(value, "8BITMIME"))
+        else if (ascii::iequals(value, "8BITMIME"))
             env_.body_ = body_type::eight_bit_mime;
-        else if (iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
+        else if (ascii::iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
             env_.body_ = body_type::binary_mime;
         else
             return reply_id::bad_parameter;
-    } else if (iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
+    } else if (ascii::iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
         if (!value.empty()) return reply_id::bad_parameter;
         if (!once(seen, seen_utf8)) return reply_id::duplicate_parameter;
         env_.smtputf8_ = true;
-    } else if (iequals(key, "RET") && prof_.enabled(extension::dsn)) {
+    } else if (ascii::iequals(key, "RET") && prof_.enabled(extension::dsn)) {
         if (!once(seen, seen_ret)) return reply_id::duplicate_parameter;
-        if (iequals(value, "FULL"))
+        if (ascii::iequals(value, "FULL"))
             env_.ret_ = dsn_ret::full;
-        else if (iequals(value, "HDRS"))
+        else if (ascii::iequals(value, "HDRS"))
             env_.ret_ = dsn_ret::hdrs;
         else
             return reply_id::bad_parameter;
-    } else if (iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
+    } else if (ascii::iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
         if (!once(seen, seen_envid)) return reply_id::duplicate_parameter;
         if (value.empty() || value.size() > limits::envid || !is_xtext(value)) return reply_id::bad_parameter;
         env_.envid_ = env_.keep(value);
@@ -250,26 +250,26 @@ reply_id session::mail_parameter(std::string_view key, std::string_view value, u
 // Checks and records one RCPT parameter (RFC 3461 4.1 NOTIFY, 4.2 ORCPT).
 reply_id session::rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r,
                                  unsigned& seen) {
-    if (iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
+    if (ascii::iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
         if (!once(seen, seen_notify)) return reply_id::duplicate_parameter;
         if (value.empty()) return reply_id::bad_parameter;
         while (!value.empty()) {
             auto comma = value.find(',');
             auto item = value.substr(0, comma);
             value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-            if (iequals(item, "NEVER"))
+            if (ascii::iequals(item, "NEVER"))
                 r.notify |= notify::never;
-            else if (iequals(item, "SUCCESS"))
+            else if (ascii::iequals(item, "SUCCESS"))
                 r.notify |= notify::success;
-            else if (iequals(item, "FAILURE"))
+            else if (ascii::iequals(item, "FAILURE"))
                 r.notify |= notify::failure;
-            else if (iequals(item, "DELAY"))
+            else if (ascii::iequals(item, "DELAY"))
                 r.notify |= notify::delay;
             else
                 return reply_id::bad_parameter;
         }
         if ((r.notify & notify::never) && r.notify != notify::never) return reply_id::bad_parameter;  // alone
-    } else if (iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
+    } else if (ascii::iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
         if (!once(seen, seen_orcpt)) return reply_id::duplicate_parameter;
         auto semi = value.find(';');
         if (semi == std::string_view::npos || semi == 0 || value.size() > limits::orcpt ||
@@ -286,7 +286,7 @@ void session::do_mail(std::string_view args) {
     if (prof_.opts().require_tls && !tls_) return reply(reply_id::tls_required);
     if (!helo_done_) return reply(reply_id::need_helo);
     if (txn_ != txn::none) return reply(reply_id::nested_mail);
-    auto p = parse_path(args, "FROM:", true);
+    auto p = parse_path(args, path_kind::reverse);
     if (!p.ok) return reply(p.error);
     env_.clear();
     std::string_view key, value, rest = p.params;
@@ -305,7 +305,7 @@ void session::do_mail(std::string_view args) {
 void session::do_rcpt(std::string_view args) {
     if (txn_ == txn::none) return reply(reply_id::need_mail);
     if (txn_ == txn::bdat) return refuse(reply_id::bad_sequence);
-    auto p = parse_path(args, "TO:", false);
+    auto p = parse_path(args, path_kind::forward);
     if (!p.ok) return refuse(p.error);
     if (env_.recipients_.size() >= prof_.opts().max_recipients) return refuse(reply_id::too_many_recipients);
     envelope::recipient r;
@@ -337,9 +337,9 @@ void session::do_bdat(std::string_view args) {
     auto sp = args.find(' ');
     auto size_text = args.substr(0, sp);
     auto rest = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
-    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    rest = ascii::trim_left<ascii::is_sp>(rest);
     std::uint64_t n = 0;
-    if (!parse_number(size_text, n, limits::max_number_digits) || (!rest.empty() && !iequals(rest, "LAST")))
+    if (!parse_number(size_text, n, limits::max_number_digits) || (!rest.empty() && !ascii::iequals(rest, "LAST")))
         return reply(reply_id::syntax_bdat);
     bdat_left_ = bdat_chunk_ = n;
     bdat_last_ = !rest.empty();
