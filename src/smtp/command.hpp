@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "smtp/limits.hpp"
 #include "smtp/reply.hpp"
 
 namespace smtp {
@@ -42,8 +43,8 @@ bool next_param(std::string_view& rest, std::string_view& key, std::string_view&
 // RFC 3461 4: xtext ("+" HEX HEX escapes, printable ASCII except "+" and "=").
 bool is_xtext(std::string_view s) noexcept;
 
-// A decimal number of at most `max_digits` digits; false on anything else.
-bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits = 19) noexcept;
+// A decimal number of at most `max_digits` digits that fits in 64 bits; false on anything else.
+bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits = limits::max_number_digits) noexcept;
 
 // RFC 5321 4.1.1.1: an EHLO/HELO argument: a domain or an address literal, here loosely checked
 // (printable, no spaces, no brackets mismatched).

@@ -16,7 +16,9 @@ inline constexpr std::size_t orcpt = 500;
 // The header section kept for flow keys and capture; past this the rest of the header is not kept
 // (the message is still accepted and counted).
 inline constexpr std::size_t header_section = 64 * 1024;
-// RFC 3030 2: a BDAT chunk size is a string of digits; more than 19 cannot fit in 64 bits.
-inline constexpr std::size_t max_number_digits = 19;
+// RFC 1870 (SIZE's size-value is 1*20DIGIT) and RFC 3030 2 (BDAT's chunk-size, 1*DIGIT): at most 20 digits,
+// which hold every 64-bit value (2^64-1 = 18446744073709551615 has 20); parse_number refuses a 20-digit value
+// above that as an overflow.
+inline constexpr std::size_t max_number_digits = 20;
 
 }  // namespace smtp::limits

@@ -120,6 +120,19 @@ TEST_CASE("numbers: 64-bit overflow is an error, not a wrap") {
     CHECK_FALSE(smtp::parse_number("99999999999999999999", n, 20));
 }
 
+TEST_CASE("numbers: the default limit takes every 20-digit value up to 2^64-1 and none above") {
+    std::uint64_t n = 0;
+    CHECK(smtp::parse_number("18446744073709551615", n));
+    CHECK(n == UINT64_MAX);
+    CHECK(smtp::parse_number("10000000000000000000", n));
+    CHECK(n == 10000000000000000000ull);
+    CHECK(smtp::parse_number("00000000000000000042", n));
+    CHECK(n == 42);
+    CHECK_FALSE(smtp::parse_number("18446744073709551616", n));
+    CHECK_FALSE(smtp::parse_number("20000000000000000000", n));
+    CHECK_FALSE(smtp::parse_number("000000000000000000042", n));  // 21 digits
+}
+
 namespace ascii = smtp::ascii;
 
 TEST_CASE("ascii: case-insensitive only for ASCII letters, trimming by the class asked for") {
