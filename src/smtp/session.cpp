@@ -213,34 +213,33 @@ reply_id session::mail_parameter(std::string_view key, std::string_view value, u
         std::uint64_t n = 0;
         if (!parse_number(value, n, limits::max_number_digits)) return reply_id::bad_size_value;
         if (n > prof_.opts().max_message_size) return reply_id::size_exceeded_mail;
-        env_.has_size_ = true;
-        env_.size_ = n;
+        env_.set_declared_size(n);
     } else if (ascii::iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
         if (!once(seen, seen_body)) return reply_id::duplicate_parameter;
         if (ascii::iequals(value, "7BIT"))
-            env_.body_ = body_type::seven_bit;
+            env_.set_body(body_type::seven_bit);
         else if (ascii::iequals(value, "8BITMIME"))
-            env_.body_ = body_type::eight_bit_mime;
+            env_.set_body(body_type::eight_bit_mime);
         else if (ascii::iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
-            env_.body_ = body_type::binary_mime;
+            env_.set_body(body_type::binary_mime);
         else
             return reply_id::bad_parameter;
     } else if (ascii::iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
         if (!value.empty()) return reply_id::bad_parameter;
         if (!once(seen, seen_utf8)) return reply_id::duplicate_parameter;
-        env_.smtputf8_ = true;
+        env_.set_smtputf8();
     } else if (ascii::iequals(key, "RET") && prof_.enabled(extension::dsn)) {
         if (!once(seen, seen_ret)) return reply_id::duplicate_parameter;
         if (ascii::iequals(value, "FULL"))
-            env_.ret_ = dsn_ret::full;
+            env_.set_ret(dsn_ret::full);
         else if (ascii::iequals(value, "HDRS"))
-            env_.ret_ = dsn_ret::hdrs;
+            env_.set_ret(dsn_ret::hdrs);
         else
             return reply_id::bad_parameter;
     } else if (ascii::iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
         if (!once(seen, seen_envid)) return reply_id::duplicate_parameter;
         if (value.empty() || value.size() > limits::envid || !is_xtext(value)) return reply_id::bad_parameter;
-        env_.envid_ = env_.keep(value);
+        env_.set_envid(value);
     } else {
         return reply_id::unsupported_parameter;
     }
@@ -293,11 +292,9 @@ void session::do_mail(std::string_view args) {
     unsigned seen = 0;
     while (next_param(rest, key, value))
         if (auto e = mail_parameter(key, value, seen); e != accepted) return reply(e);
-    if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
-    env_.mail_from_ = env_.keep(p.address);
-    env_.helo_ = helo_;
-    env_.auth_user_ = auth_user_;
-    env_.tls_ = tls_info_;
+    if (p.non_ascii && !env_.smtputf8()) return reply(reply_id::need_smtputf8);
+    env_.set_mail_from(p.address);
+    env_.set_session(helo_, auth_user_, tls_info_);
     txn_ = txn::mail;
     reply(reply_id::mail_ok);
 }
@@ -307,15 +304,15 @@ void session::do_rcpt(std::string_view args) {
     if (txn_ == txn::bdat) return refuse(reply_id::bad_sequence);
     auto p = parse_path(args, path_kind::forward);
     if (!p.ok) return refuse(p.error);
-    if (env_.recipients_.size() >= prof_.opts().max_recipients) return refuse(reply_id::too_many_recipients);
+    if (env_.recipient_count() >= prof_.opts().max_recipients) return refuse(reply_id::too_many_recipients);
     envelope::recipient r;
     std::string_view key, value, rest = p.params;
     unsigned seen = 0;
     while (next_param(rest, key, value))
         if (auto e = rcpt_parameter(key, value, r, seen); e != accepted) return refuse(e);
-    if (p.non_ascii && !env_.smtputf8_) return refuse(reply_id::need_smtputf8);
+    if (p.non_ascii && !env_.smtputf8()) return refuse(reply_id::need_smtputf8);
     r.address = env_.keep(p.address);
-    env_.recipients_.push_back(r);
+    env_.add_recipient(r);
     txn_ = txn::rcpt;
     reply(reply_id::rcpt_ok);
 }
@@ -325,7 +322,7 @@ void session::do_data(std::string_view args) {
     if (txn_ == txn::none) return reply(reply_id::need_mail);
     if (txn_ == txn::bdat) return reply(reply_id::mixed_data_bdat);
     if (txn_ != txn::rcpt) return reply(reply_id::need_rcpt);
-    if (env_.body_ == body_type::binary_mime) return reply(reply_id::binarymime_needs_bdat);
+    if (env_.body() == body_type::binary_mime) return reply(reply_id::binarymime_needs_bdat);
     reply(reply_id::data_start);
     scanner_.reset();
     start_body();
@@ -488,7 +485,6 @@ void session::finish_message(body_kind kind) {
         wants_body_ = obs_.on_header(env_, header_, header_truncated_);
     }
     message_info m;
-    m.helo = helo_;
     m.env = &env_;
     m.size = size_;
     m.header_section = header_;

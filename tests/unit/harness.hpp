@@ -42,7 +42,7 @@ public:
     void on_body(std::string_view s) noexcept override { body.append(s); }
     void on_message(const smtp::message_info& m) noexcept override {
         recorded_message r;
-        r.helo = m.helo;
+        r.helo = m.env->helo();
         r.mail_from = m.env->mail_from();
         for (std::size_t i = 0; i < m.env->recipient_count(); ++i) r.rcpts.emplace_back(m.env->recipient_address(i));
         r.header = m.header_section;
