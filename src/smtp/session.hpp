@@ -57,7 +57,7 @@ public:
     bool closing() const noexcept { return closing_; }
     // The session ended with QUIT (RFC 5321 4.1.1.10): the client sends nothing more, so the server may close
     // at once instead of draining what the client might still send.
-    bool quit() const noexcept { return quit_; }
+    bool quit_received() const noexcept { return quit_; }
     // A transaction is open (MAIL given and not yet finished or reset).
     bool in_transaction() const noexcept { return txn_ != txn::none; }
     std::uint64_t id() const noexcept { return id_; }

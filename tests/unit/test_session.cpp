@@ -216,11 +216,11 @@ TEST_CASE("session: QUIT is told apart from other ways of closing") {
     smtp::session a(p, rec, 1);
     a.feed("QUIT\r\n");
     CHECK(a.closing());
-    CHECK(a.quit());
+    CHECK(a.quit_received());
     smtp::session b(p, rec, 2);
     b.timed_out();
     CHECK(b.closing());
-    CHECK_FALSE(b.quit());
+    CHECK_FALSE(b.quit_received());
 }
 
 TEST_CASE("session: header and body bytes make the whole message, also when the header is cut at the cap") {
