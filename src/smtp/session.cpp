@@ -1,6 +1,6 @@
 // The session state machine: command dispatch, transaction state, DATA and BDAT reception.
-// RFC 5321 4.1 (commands, order), 4.5.3 (limits), RFC 2920 (pipelining), RFC 3030 (BDAT, BINARYMIME),
-// RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 3461 (DSN parameters).
+// RFC 5321 4.1 (commands, order), 4.5.3 (limits), RFC 2920 (pipelining), RFC 3030 (BDAT, BINARYMIME).
+// The ESMTP parameters of MAIL and RCPT are checked by the tables in parameters.cpp.
 #include "smtp/session.hpp"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "smtp/ascii.hpp"
 #include "smtp/command.hpp"
 #include "smtp/limits.hpp"
+#include "smtp/parameters.hpp"
 
 namespace smtp {
 
@@ -97,7 +98,7 @@ feed_result session::feed(std::string_view in) {
         }
         case phase::bdat: {
             auto take = std::size_t(std::min<std::uint64_t>(bdat_left_, in.size() - pos));
-            if (bdat_error_ == reply_id::count_) on_content(in.substr(pos, take));
+            if (!bdat_error_) on_content(in.substr(pos, take));
             pos += take;
             bdat_left_ -= take;
             if (bdat_left_ == 0) {
@@ -193,105 +194,14 @@ void session::do_helo(std::string_view args, bool extended) {
         reply(reply_id::helo_ok);
 }
 
-namespace {
-constexpr reply_id accepted = reply_id::count_;  // "no error" from the parameter checks below
-// Bits of `seen`, to refuse a parameter given twice.
-enum : unsigned { seen_size = 1, seen_body = 2, seen_utf8 = 4, seen_ret = 8, seen_envid = 16, seen_notify = 32,
-                  seen_orcpt = 64 };
-// Marks `bit` seen; false if it already was.
-bool once(unsigned& seen, unsigned bit) {
-    bool first = !(seen & bit);
-    seen |= bit;
-    return first;
-}
-}  // namespace
-
-// Checks and records one MAIL parameter (RFC 1870, 6152, 3030, 6531, 3461 4.3 and 4.4).
-reply_id session::mail_parameter(std::string_view key, std::string_view value, unsigned& seen) {
-    if (ascii::iequals(key, "SIZE") && prof_.enabled(extension::size)) {
-        if (!once(seen, seen_size)) return reply_id::duplicate_parameter;
-        std::uint64_t n = 0;
-        if (!parse_number(value, n, limits::max_number_digits)) return reply_id::bad_size_value;
-        if (n > prof_.opts().max_message_size) return reply_id::size_exceeded_mail;
-        env_.set_declared_size(n);
-    } else if (ascii::iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
-        if (!once(seen, seen_body)) return reply_id::duplicate_parameter;
-        if (ascii::iequals(value, "7BIT"))
-            env_.set_body(body_type::seven_bit);
-        else if (ascii::iequals(value, "8BITMIME"))
-            env_.set_body(body_type::eight_bit_mime);
-        else if (ascii::iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
-            env_.set_body(body_type::binary_mime);
-        else
-            return reply_id::bad_parameter;
-    } else if (ascii::iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
-        if (!value.empty()) return reply_id::bad_parameter;
-        if (!once(seen, seen_utf8)) return reply_id::duplicate_parameter;
-        env_.set_smtputf8();
-    } else if (ascii::iequals(key, "RET") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_ret)) return reply_id::duplicate_parameter;
-        if (ascii::iequals(value, "FULL"))
-            env_.set_ret(dsn_ret::full);
-        else if (ascii::iequals(value, "HDRS"))
-            env_.set_ret(dsn_ret::hdrs);
-        else
-            return reply_id::bad_parameter;
-    } else if (ascii::iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_envid)) return reply_id::duplicate_parameter;
-        if (value.empty() || value.size() > limits::envid || !is_xtext(value)) return reply_id::bad_parameter;
-        env_.set_envid(value);
-    } else {
-        return reply_id::unsupported_parameter;
-    }
-    return accepted;
-}
-
-// Checks and records one RCPT parameter (RFC 3461 4.1 NOTIFY, 4.2 ORCPT).
-reply_id session::rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r,
-                                 unsigned& seen) {
-    if (ascii::iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_notify)) return reply_id::duplicate_parameter;
-        if (value.empty()) return reply_id::bad_parameter;
-        while (!value.empty()) {
-            auto comma = value.find(',');
-            auto item = value.substr(0, comma);
-            value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-            if (ascii::iequals(item, "NEVER"))
-                r.notify |= notify::never;
-            else if (ascii::iequals(item, "SUCCESS"))
-                r.notify |= notify::success;
-            else if (ascii::iequals(item, "FAILURE"))
-                r.notify |= notify::failure;
-            else if (ascii::iequals(item, "DELAY"))
-                r.notify |= notify::delay;
-            else
-                return reply_id::bad_parameter;
-        }
-        if ((r.notify & notify::never) && r.notify != notify::never) return reply_id::bad_parameter;  // alone
-    } else if (ascii::iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_orcpt)) return reply_id::duplicate_parameter;
-        auto semi = value.find(';');
-        if (semi == std::string_view::npos || semi == 0 || value.size() > limits::orcpt ||
-            !is_xtext(value.substr(semi + 1)))
-            return reply_id::bad_parameter;
-        r.orcpt = env_.keep(value);
-    } else {
-        return reply_id::unsupported_parameter;
-    }
-    return accepted;
-}
-
 void session::do_mail(std::string_view args) {
     if (prof_.opts().require_tls && !tls_) return reply(reply_id::tls_required);
     if (!helo_done_) return reply(reply_id::need_helo);
     if (txn_ != txn::none) return reply(reply_id::nested_mail);
     auto p = parse_path(args, path_kind::reverse);
     if (!p.ok) return reply(p.error);
-    env_.clear();
-    std::string_view key, value, rest = p.params;
-    unsigned seen = 0;
-    while (next_param(rest, key, value))
-        if (auto e = mail_parameter(key, value, seen); e != accepted) return reply(e);
+    env_.clear();  // of what a refused MAIL may have recorded
+    if (auto refusal = mail_parameters(p.params, prof_, env_)) return reply(*refusal);
     if (p.non_ascii && !env_.smtputf8()) return reply(reply_id::need_smtputf8);
     env_.set_mail_from(p.address);
     env_.set_session(helo_, auth_user_, tls_info_);
@@ -306,10 +216,7 @@ void session::do_rcpt(std::string_view args) {
     if (!p.ok) return refuse(p.error);
     if (env_.recipient_count() >= prof_.opts().max_recipients) return refuse(reply_id::too_many_recipients);
     envelope::recipient r;
-    std::string_view key, value, rest = p.params;
-    unsigned seen = 0;
-    while (next_param(rest, key, value))
-        if (auto e = rcpt_parameter(key, value, r, seen); e != accepted) return refuse(e);
+    if (auto refusal = rcpt_parameters(p.params, prof_, env_, r)) return refuse(*refusal);
     if (p.non_ascii && !env_.smtputf8()) return refuse(reply_id::need_smtputf8);
     r.address = env_.keep(p.address);
     env_.add_recipient(r);
@@ -348,8 +255,8 @@ void session::do_bdat(std::string_view args) {
     else if (txn_ == txn::mail)
         bdat_error_ = reply_id::need_rcpt;
     else
-        bdat_error_ = reply_id::count_;
-    if (bdat_error_ == reply_id::count_ && txn_ == txn::rcpt) {
+        bdat_error_ = std::nullopt;
+    if (!bdat_error_ && txn_ == txn::rcpt) {
         txn_ = txn::bdat;
         start_body();
     }
@@ -361,11 +268,7 @@ void session::do_bdat(std::string_view args) {
 }
 
 void session::finish_bdat_chunk() {
-    if (bdat_error_ != reply_id::count_) {
-        reply(bdat_error_);
-        bdat_error_ = reply_id::count_;
-        return;
-    }
+    if (bdat_error_) return reply(*std::exchange(bdat_error_, std::nullopt));
     if (size_exceeded_) {  // refused at the chunk that crossed the limit; the transaction is over
         refuse(reply_id::size_exceeded, header_);
         return reset_transaction();

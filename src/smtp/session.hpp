@@ -3,6 +3,7 @@
 // It owns no socket, clock, thread or randomness: the server decides when to read, write and time out.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,8 +71,6 @@ private:
     void do_helo(std::string_view args, bool extended);
     void do_mail(std::string_view args);
     void do_rcpt(std::string_view args);
-    reply_id mail_parameter(std::string_view key, std::string_view value, unsigned& seen);
-    reply_id rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r, unsigned& seen);
     void do_data(std::string_view args);
     void do_bdat(std::string_view args);
     void do_starttls(std::string_view args);
@@ -123,7 +122,7 @@ private:
     std::uint64_t bdat_left_ = 0;
     std::uint64_t bdat_chunk_ = 0;
     bool bdat_last_ = false;
-    reply_id bdat_error_ = reply_id::count_;  // count_: none; else the reply once the chunk is read
+    std::optional<reply_id> bdat_error_;  // the chunk is refused: the reply once it is read
 
     std::string out_;
     std::size_t out_done_ = 0;
