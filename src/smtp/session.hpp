@@ -67,22 +67,35 @@ public:
 private:
     enum class txn : std::uint8_t { none, mail, rcpt, bdat };
 
+    // One function per phase (session.cpp): each takes the unread bytes and returns how many it used.
+    std::size_t read_command(std::string_view in, bool resumed);
+    std::size_t skip_overlong_line(std::string_view in);
+    std::size_t read_data(std::string_view in);
+    std::size_t read_bdat_chunk(std::string_view in);
+    void after_unit(bool more_input);
+    void reset_transaction() noexcept;
+    void close() noexcept;
+
+    // Commands (session_commands.cpp).
     void on_line(std::string_view line);
     void do_helo(std::string_view args, bool extended);
     void do_mail(std::string_view args);
     void do_rcpt(std::string_view args);
     void do_data(std::string_view args);
     void do_bdat(std::string_view args);
+    std::optional<reply_id> bdat_refusal() const noexcept;
+    void do_rset(std::string_view args);
+    void do_quit(std::string_view args);
     void do_starttls(std::string_view args);
     void do_auth(std::string_view args);
     void on_auth_step(sasl_exchange::step s);
+
+    // The message content (session_body.cpp).
     void start_body();
     void on_content(std::string_view s);
     std::size_t collect_header(std::string_view s);
     void finish_message(body_kind kind);
     void finish_bdat_chunk();
-    void reset_transaction() noexcept;
-    void after_unit(bool more_input);
 
     void reply(reply_id id);
     void reply_raw(std::string_view text, unsigned short code);
