@@ -151,12 +151,14 @@ outcome check(std::span<const parameter> table, std::string_view params, target&
 }  // namespace
 
 std::optional<reply_id> mail_parameters(std::string_view params, const profile& p, envelope& env) {
+    if (params.empty()) return accepted;  // the common case, kept cheap
     target t{p, env};
     return check(mail_table, params, t);
 }
 
 std::optional<reply_id> rcpt_parameters(std::string_view params, const profile& p, envelope& env,
                                         envelope::recipient& r) {
+    if (params.empty()) return accepted;
     target t{p, env, &r};
     return check(rcpt_table, params, t);
 }

@@ -1,10 +1,11 @@
 // The session state machine's core: replies, the byte stream cut into phases (command lines, overlong lines,
-// DATA body, BDAT chunks), the transaction's end and the session's close. RFC 5321 4.1, 4.5.3 (limits),
-// RFC 2920 (pipelining), RFC 3030 (BDAT). Commands: session_commands.cpp; message content: session_body.cpp.
+// DATA body, BDAT chunks), the message content (header section kept, body passed on if asked, size limit), the
+// transaction's end and the session's close. RFC 5321 4.1, 4.5.3, RFC 2920, RFC 3030, RFC 1870, RFC 5322 2.1.
 #include "smtp/session.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "smtp/ascii.hpp"
 #include "smtp/limits.hpp"
@@ -45,34 +46,35 @@ feed_result session::feed(std::string_view in) {
     std::size_t pos = 0;
     while (pos < in.size() && !closing_ && !starttls_) {
         auto rest = in.substr(pos);
-        std::size_t used = 0;
+        step s{};
         switch (phase_) {
-        case phase::command: used = read_command(rest, pos == 0); break;
-        case phase::overlong_line: used = skip_overlong_line(rest); break;
-        case phase::data: used = read_data(rest); break;
-        case phase::bdat: used = read_bdat_chunk(rest); break;
+        case phase::command: s = read_command(rest, pos == 0); break;
+        case phase::overlong_line: s = skip_overlong_line(rest); break;
+        case phase::data: s = read_data(rest); break;
+        case phase::bdat: s = read_bdat_chunk(rest); break;
         }
-        if (used == 0) break;  // a partial command line: the caller passes it again, with more
-        pos += used;
+        if (s.used == 0) break;  // a partial command line: the caller passes it again, with more
+        pos += s.used;
+        if (s.unit_ended) after_unit(pos < in.size());
     }
     if (closing_) pos = in.size();  // nothing after QUIT or a 421 is read
     if (starttls_ && !closing_) return {pos, action::start_tls};  // what follows is plaintext to drop
     return {pos, closing_ ? action::close_after_flush : action::none};
 }
 
-// A command line, handled once its LF is in `in`; 0 until then. `resumed`: `in` starts with the partial line
-// of the last call, whose first scanned_ bytes hold no LF (so a long line fed in pieces is searched once).
-std::size_t session::read_command(std::string_view in, bool resumed) {
+// A command line, handled once its LF is in `in`; nothing used until then. `resumed`: `in` starts with the
+// partial line of the last call, whose first scanned_ bytes hold no LF (a long line fed in pieces is searched once).
+inline session::step session::read_command(std::string_view in, bool resumed) {
     std::size_t from = resumed ? scanned_ : 0;
     auto* lf = static_cast<const char*>(std::memchr(in.data() + from, '\n', in.size() - from));
     if (!lf) {
         if (in.size() > limits::command_line) {
             phase_ = phase::overlong_line;  // drop it up to its LF, then say so
             scanned_ = 0;
-            return in.size();
+            return {in.size(), false};
         }
         scanned_ = in.size();
-        return 0;
+        return {0, false};
     }
     scanned_ = 0;
     auto len = std::size_t(lf - in.data()) + 1;  // with its line ending
@@ -80,42 +82,37 @@ std::size_t session::read_command(std::string_view in, bool resumed) {
         reply(reply_id::line_too_long);
     else
         on_line(ascii::without_cr(in.substr(0, len - 1)));
-    after_unit(len < in.size());
-    return len;
+    return {len, true};
 }
 
 // The rest of a line over limits::command_line: dropped up to its LF, then refused.
-std::size_t session::skip_overlong_line(std::string_view in) {
+inline session::step session::skip_overlong_line(std::string_view in) {
     auto lf = in.find('\n');
-    if (lf == std::string_view::npos) return in.size();
+    if (lf == std::string_view::npos) return {in.size(), false};
     phase_ = phase::command;
     reply(reply_id::line_too_long);
-    after_unit(lf + 1 < in.size());
-    return lf + 1;
+    return {lf + 1, true};
 }
 
 // DATA's body up to and including CR LF . CR LF (the scanner takes every byte before it).
-std::size_t session::read_data(std::string_view in) {
+inline session::step session::read_data(std::string_view in) {
     auto r = scanner_.scan(in, [this](std::string_view s) { on_content(s); });
     if (r.ended) {
         phase_ = phase::command;
         finish_message(body_kind::data);
-        after_unit(r.consumed < in.size());
     }
-    return r.consumed;
+    return {r.consumed, r.ended};
 }
 
 // A BDAT chunk's bytes, counted off its size; a refused chunk is read all the same, and dropped.
-std::size_t session::read_bdat_chunk(std::string_view in) {
+inline session::step session::read_bdat_chunk(std::string_view in) {
     auto take = std::size_t(std::min<std::uint64_t>(bdat_left_, in.size()));
     if (!bdat_error_) on_content(in.substr(0, take));
     bdat_left_ -= take;
-    if (bdat_left_ == 0) {
-        phase_ = phase::command;
-        finish_bdat_chunk();
-        after_unit(take < in.size());
-    }
-    return take;
+    if (bdat_left_ != 0) return {take, false};
+    phase_ = phase::command;
+    finish_bdat_chunk();
+    return {take, true};
 }
 
 // After each command or body: a pending shutdown takes effect between transactions, and without
@@ -159,6 +156,90 @@ void session::tls_established(std::string_view info) {
     helo_.clear();
     auth_user_.clear();
     sasl_.reset();
+}
+
+// The end of a BDAT chunk: its refusal, the 250 of a chunk or, after LAST, the message's acceptance.
+void session::finish_bdat_chunk() {
+    if (bdat_error_) return reply(*std::exchange(bdat_error_, std::nullopt));
+    // Too large: refused at the chunk that crossed the limit, LAST or not; the transaction is over.
+    if (bdat_last_ || size_exceeded_) return finish_message(body_kind::bdat);
+    prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
+    obs_.on_reply(250);
+}
+
+// A new message's content begins (after DATA's 354, or with the first BDAT chunk).
+void session::start_body() {
+    wants_body_ = false;
+    size_exceeded_ = false;
+    size_ = 0;
+    header_.clear();
+    header_line_ = 0;
+    header_done_ = header_truncated_ = false;
+}
+
+// Content bytes in order (unstuffed for DATA): counted, the header section kept, the rest passed on if asked.
+void session::on_content(std::string_view s) {
+    size_ += s.size();
+    if (size_exceeded_) return;
+    if (!header_done_) s.remove_prefix(collect_header(s));  // kept even when too large: it names the flow
+    if (size_ > prof_.opts().max_message_size) {
+        size_exceeded_ = true;  // keep reading to the end to stay in sync, keep nothing more
+        return;
+    }
+    if (wants_body_ && !s.empty()) obs_.on_body(s);
+}
+
+// Keeps the header section (RFC 5322 2.1: up to the first empty line) for flow keys and capture; returns how
+// many bytes of `s` it took. When the section is complete, the observer says whether it wants the rest.
+std::size_t session::collect_header(std::string_view s) {
+    std::size_t used = 0;
+    while (used < s.size() && !header_done_) {
+        auto rest = s.substr(used);
+        auto lf = rest.find('\n');
+        auto piece = rest.substr(0, lf == std::string_view::npos ? rest.size() : lf + 1);
+        auto room = limits::header_section - header_.size();
+        if (piece.size() > room) {
+            header_.append(piece.substr(0, room));
+            used += room;
+            header_truncated_ = header_done_ = true;
+            break;
+        }
+        header_.append(piece);
+        used += piece.size();
+        if (lf != std::string_view::npos) {
+            auto line = std::string_view(header_).substr(header_line_);
+            if (line == "\r\n" || line == "\n") header_done_ = true;
+            header_line_ = header_.size();
+        }
+    }
+    if (header_done_) wants_body_ = obs_.on_header(env_, header_, header_truncated_);
+    return used;
+}
+
+// The end of the message: refused if it was too large, else handed to the observer and accepted with a 250.
+// Either way the transaction is over.
+void session::finish_message(body_kind kind) {
+    if (size_exceeded_) {
+        refuse(reply_id::size_exceeded, header_);
+        return reset_transaction();
+    }
+    if (!header_done_) {  // no empty line: the whole message is its header section
+        header_done_ = true;
+        wants_body_ = obs_.on_header(env_, header_, header_truncated_);
+    }
+    message_info m;
+    m.env = &env_;
+    m.size = size_;
+    m.header_section = header_;
+    m.header_truncated = header_truncated_;
+    m.smuggling_suspect = kind == body_kind::data && scanner_.suspect();
+    m.kind = kind;
+    m.session_id = id_;
+    m.transaction = ++txn_count_;
+    obs_.on_message(m);
+    prof_.replies().append_queued(out_, id_, txn_count_);
+    obs_.on_reply(250);
+    reset_transaction();
 }
 
 // The one place a transaction ends, whatever its outcome: accepted, refused at the end of its data, RSET,

@@ -67,11 +67,17 @@ public:
 private:
     enum class txn : std::uint8_t { none, mail, rcpt, bdat };
 
-    // One function per phase (session.cpp): each takes the unread bytes and returns how many it used.
-    std::size_t read_command(std::string_view in, bool resumed);
-    std::size_t skip_overlong_line(std::string_view in);
-    std::size_t read_data(std::string_view in);
-    std::size_t read_bdat_chunk(std::string_view in);
+    // One function per phase: each takes the unread bytes and says how many it used and whether they ended a
+    // unit (a command, a message, a chunk). Inline, defined in session.cpp beside feed, their one caller: the hot
+    // path stays free of calls.
+    struct step {
+        std::size_t used = 0;
+        bool unit_ended = false;
+    };
+    inline step read_command(std::string_view in, bool resumed);
+    inline step skip_overlong_line(std::string_view in);
+    inline step read_data(std::string_view in);
+    inline step read_bdat_chunk(std::string_view in);
     void after_unit(bool more_input);
     void reset_transaction() noexcept;
     void close() noexcept;
@@ -90,7 +96,7 @@ private:
     void do_auth(std::string_view args);
     void on_auth_step(sasl_exchange::step s);
 
-    // The message content (session_body.cpp).
+    // The message content (session.cpp).
     void start_body();
     void on_content(std::string_view s);
     std::size_t collect_header(std::string_view s);
