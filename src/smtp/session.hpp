@@ -79,7 +79,9 @@ private:
     inline step read_data(std::string_view in);
     inline step read_bdat_chunk(std::string_view in);
     void after_unit(bool more_input);
+    // The one place a transaction ends, whatever its outcome (an observer's "transaction over" call goes there).
     void reset_transaction() noexcept;
+    // The session is over; so is its transaction.
     void close() noexcept;
 
     // Commands (session_commands.cpp).

@@ -54,7 +54,7 @@ void session::do_mail(std::string_view args) {
     if (txn_ != txn::none) return reply(reply_id::nested_mail);
     auto p = parse_path(args, path_kind::reverse);
     if (!p.ok) return reply(p.error);
-    env_.clear();  // of what a refused MAIL may have recorded
+    env_.clear();  // a refused MAIL may have left parameters in it
     if (auto refusal = mail_parameters(p.params, prof_, env_)) return reply(*refusal);
     if (p.non_ascii && !env_.smtputf8()) return reply(reply_id::need_smtputf8);
     env_.set_mail_from(p.address);

@@ -258,7 +258,7 @@ TEST_CASE("session: a refused RCPT inside a BDAT transaction keeps the header be
     CHECK(r.messages[0].header == "Subject: a long one\r\nX-More: b\r\n\r\n");
 }
 
-TEST_CASE("session: SIZE and BDAT read 20-digit numbers up to 2^64-1; one digit string above is a syntax error") {
+TEST_CASE("session: SIZE and BDAT take 20-digit numbers up to 2^64-1; a larger one is a syntax error") {
     auto p = test::make_profile();
     auto reply = [&](smtp::reply_id id) { return std::string(p.replies().get(id)); };
     auto r = test::for_each_split(p, hello + "MAIL FROM:<a@x.test> SIZE=18446744073709551615\r\n" +
