@@ -15,6 +15,7 @@
 
 #include "cli/units.hpp"
 #include "sink/flow_key.hpp"
+#include "smtp/ascii.hpp"
 
 namespace config {
 namespace {

@@ -232,7 +232,7 @@ void connection::close_gracefully() {
         tls_->async_shutdown([self = shared_from_this()](const error_code&) { self->close_now(); });
         return;
     }
-    if (session_.quit()) return close_now();
+    if (session_.quit_received()) return close_now();
     lingering_ = true;
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);

@@ -4,17 +4,12 @@
 #include <stdexcept>
 
 #include "sink/header.hpp"
+#include "smtp/ascii.hpp"
 
 namespace sink {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
+namespace ascii = smtp::ascii;
 
 std::string_view domain_of(std::string_view address) {
     auto at = address.rfind('@');
@@ -30,24 +25,24 @@ std::string_view tag_of(std::string_view address) {
 
 void assign_lower(std::string& out, std::string_view s) {
     out.assign(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    ascii::to_lower(out);
 }
 
 }  // namespace
 
 flow_key flow_key::parse(std::string_view spec) {
     flow_key k;
-    if (trim(spec) == "none") {  // no flows: every message counts under _default, nothing is extracted
+    // "none": no flows, every message counts under _default, nothing is extracted
+    if (ascii::trim<ascii::is_space>(spec) == "none") {
         k.none_ = true;
         return k;
     }
     while (!spec.empty()) {
         auto comma = spec.find(',');
-        auto item = trim(spec.substr(0, comma));
+        auto item = ascii::trim<ascii::is_space>(spec.substr(0, comma));
         spec = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
         if (item.rfind("header:", 0) == 0) {
-            auto name = trim(item.substr(7));
+            auto name = ascii::trim<ascii::is_space>(item.substr(7));
             if (name.empty() || name.find_first_of(": \t") != std::string_view::npos)
                 throw std::invalid_argument("--flow-key: bad header name in '" + std::string(item) + "'");
             k.ex_.push_back({kind::header, std::string(name)});

@@ -1,7 +1,7 @@
 // Header section reading. See header.hpp.
 #include "sink/header.hpp"
 
-#include "smtp/command.hpp"
+#include "smtp/ascii.hpp"
 
 namespace sink {
 
@@ -9,16 +9,13 @@ std::string_view unfold(std::string_view folded, std::string& out) {
     out.clear();
     for (char c : folded)
         if (c != '\r' && c != '\n') out += c;
-    std::string_view v = out;
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
+    return smtp::ascii::trim(out);
 }
 
 std::string_view header_value(std::string_view header, std::string_view name, std::string& scratch) {
     std::string_view result;
     for_each_field(header, [&](std::string_view n, std::string_view folded) {
-        if (!smtp::iequals(n, name)) return true;
+        if (!smtp::ascii::iequals(n, name)) return true;
         result = unfold(folded, scratch);
         return false;
     });

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "smtp/ascii.hpp"
+
 namespace sink {
 
 struct header_field {
@@ -27,10 +29,9 @@ void for_each_field(std::string_view header, F&& f) {
         auto colon = line.find(':');
         auto start = pos;
         pos = end;
-        if (line[0] == ' ' || line[0] == '\t' || colon == std::string_view::npos) continue;  // stray line
-        while (pos < header.size() && (header[pos] == ' ' || header[pos] == '\t')) pos = next_line(pos);
-        auto name = line.substr(0, colon);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        if (smtp::ascii::is_wsp(line[0]) || colon == std::string_view::npos) continue;  // stray line
+        while (pos < header.size() && smtp::ascii::is_wsp(header[pos])) pos = next_line(pos);
+        auto name = smtp::ascii::trim_right(line.substr(0, colon));
         if (!f(name, header.substr(start + colon + 1, pos - start - colon - 1))) return;
     }
 }

@@ -114,7 +114,7 @@ void connection_sink::on_message(const smtp::message_info& m) noexcept {
     cm->received_ms = now;
     cm->flow = name_;
     cm->mail_from = m.env->mail_from();
-    cm->helo = m.helo;
+    cm->helo = m.env->helo();
     cm->client = client_;
     cm->tls = m.env->tls();
     cm->subject = header_value(m.header_section, "Subject", scratch_);

@@ -4,12 +4,10 @@
 
 #include <cstring>
 
+#include "smtp/ascii.hpp"
+
 namespace smtp {
 namespace {
-
-bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
 
 // The line [0, eol) without its CR: its code, and whether it is the last line of the reply.
 struct line_info {
@@ -20,8 +18,9 @@ struct line_info {
 
 line_info read_line(std::string_view line) noexcept {
     line_info r;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() < 3 || !digit(line[0]) || !digit(line[1]) || !digit(line[2])) return r;
+    line = ascii::without_cr(line);
+    if (line.size() < 3 || !ascii::is_digit(line[0]) || !ascii::is_digit(line[1]) || !ascii::is_digit(line[2]))
+        return r;
     if (line[0] < '2' || line[0] > '5') return r;
     if (line.size() > 3 && line[3] != ' ' && line[3] != '-') return r;
     r.code = static_cast<unsigned short>((line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
@@ -33,7 +32,7 @@ line_info read_line(std::string_view line) noexcept {
 // Up to three digits, at least one; returns how many.
 std::size_t digits(std::string_view s, std::size_t pos, std::size_t max) noexcept {
     std::size_t n = 0;
-    while (pos + n < s.size() && n < max && digit(s[pos + n])) ++n;
+    while (pos + n < s.size() && n < max && ascii::is_digit(s[pos + n])) ++n;
     return n;
 }
 
@@ -76,7 +75,7 @@ client_reply client_reply_parser::parse(std::string_view in) noexcept {
             pos = scanned_ = eol + 1;
             continue;
         }
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        line = ascii::without_cr(line);
         std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view();
         r.status = reply_status::complete;
         r.consumed = eol + 1;
@@ -100,15 +99,12 @@ bool ehlo_has(std::string_view raw, std::string_view keyword) noexcept {
     while (pos != std::string_view::npos && pos + 1 < raw.size()) {
         std::size_t start = pos + 1;
         std::size_t end = raw.find('\n', start);
-        std::string_view line = raw.substr(start, end == std::string_view::npos ? raw.size() - start : end - start);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        auto length = end == std::string_view::npos ? raw.size() - start : end - start;
+        auto line = ascii::without_cr(raw.substr(start, length));
         if (line.size() >= 4) {
             std::string_view word = line.substr(4);
-            if (word.size() >= keyword.size() && (word.size() == keyword.size() || word[keyword.size()] == ' ')) {
-                bool same = true;
-                for (std::size_t i = 0; i < keyword.size() && same; ++i) same = lower(word[i]) == lower(keyword[i]);
-                if (same) return true;
-            }
+            bool whole = word.size() == keyword.size() || (word.size() > keyword.size() && word[keyword.size()] == ' ');
+            if (whole && ascii::istarts_with(word, keyword)) return true;
         }
         pos = end;
     }

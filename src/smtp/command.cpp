@@ -3,12 +3,11 @@
 
 #include <cstdint>
 
+#include "smtp/ascii.hpp"
 #include "smtp/limits.hpp"
 
 namespace smtp {
 namespace {
-
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 
 struct verb_name {
     std::string_view name;
@@ -21,17 +20,19 @@ constexpr verb_name verbs[] = {
     {"starttls", verb::starttls}, {"auth", verb::auth},
 };
 
-std::string_view trim_left(std::string_view s) noexcept {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    return s;
-}
+// Spaces separate a verb, its arguments and parameters (RFC 5321 4.1.1); a tab does not.
+constexpr std::string_view skip_spaces(std::string_view s) noexcept { return ascii::trim_left<ascii::is_sp>(s); }
 
-std::string_view trim_right(std::string_view s) noexcept {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool is_control(unsigned char c) noexcept { return c < 0x20 || c == 0x7f; }
+// What MAIL and RCPT differ in, indexed by path_kind.
+struct path_syntax {
+    std::string_view keyword;
+    bool allow_null;  // `<>`, the null reverse-path
+    reply_id syntax_error;
+};
+constexpr path_syntax path_syntaxes[] = {
+    {"FROM:", true, reply_id::syntax_mail},  // path_kind::reverse
+    {"TO:", false, reply_id::syntax_rcpt},   // path_kind::forward
+};
 
 // The address inside the brackets: an optional source route "@a,@b:" (RFC 5321 4.1.2, ignored per C.),
 // then a local part (dot-string or quoted string) "@" domain, or a bare local part (postmaster).
@@ -48,7 +49,7 @@ bool check_mailbox(std::string_view& a, bool& non_ascii) noexcept {
     for (std::size_t i = 0; i < a.size(); ++i) {
         auto c = static_cast<unsigned char>(a[i]);
         if (c >= 0x80) non_ascii = true;
-        if (is_control(c)) return false;
+        if (ascii::is_control(a[i])) return false;
         if (in_quotes) {
             if (c == '\\') {
                 if (++i == a.size()) return false;
@@ -75,31 +76,25 @@ bool check_mailbox(std::string_view& a, bool& non_ascii) noexcept {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
 command parse_command(std::string_view line) noexcept {
     auto sp = line.find(' ');
     auto word = line.substr(0, sp);
     command c;
-    if (sp != std::string_view::npos) c.args = trim_right(trim_left(line.substr(sp + 1)));
+    if (sp != std::string_view::npos) c.args = ascii::trim_right(skip_spaces(line.substr(sp + 1)));
     for (const auto& n : verbs)
-        if (iequals(word, n.name)) {
+        if (ascii::iequals(word, n.name)) {
             c.v = n.v;
             break;
         }
     return c;
 }
 
-path_result parse_path(std::string_view args, std::string_view keyword, bool allow_null) noexcept {
+path_result parse_path(std::string_view args, path_kind kind) noexcept {
+    const auto& syntax = path_syntaxes[std::size_t(kind)];
     path_result r;
-    r.error = keyword.size() == 5 ? reply_id::syntax_mail : reply_id::syntax_rcpt;
-    if (args.size() < keyword.size() || !iequals(args.substr(0, keyword.size()), keyword)) return r;
-    auto rest = trim_left(args.substr(keyword.size()));
+    r.error = syntax.syntax_error;
+    if (!ascii::istarts_with(args, syntax.keyword)) return r;
+    auto rest = skip_spaces(args.substr(syntax.keyword.size()));
     if (rest.empty() || rest.front() != '<') return r;
     // Find the closing '>' outside quotes.
     std::size_t close = std::string_view::npos;
@@ -118,12 +113,12 @@ path_result parse_path(std::string_view args, std::string_view keyword, bool all
     if (close == std::string_view::npos) return r;
     auto after = rest.substr(close + 1);
     if (!after.empty() && after.front() != ' ') return r;
-    r.params = trim_left(after);
+    r.params = skip_spaces(after);
     auto addr = rest.substr(1, close - 1);
     r.error = reply_id::bad_address;
     if (close + 1 > limits::path) return r;
     if (addr.empty()) {
-        if (!allow_null) return r;
+        if (!syntax.allow_null) return r;
     } else if (!check_mailbox(addr, r.non_ascii)) {
         return r;
     }
@@ -133,7 +128,7 @@ path_result parse_path(std::string_view args, std::string_view keyword, bool all
 }
 
 bool next_param(std::string_view& rest, std::string_view& key, std::string_view& value) noexcept {
-    rest = trim_left(rest);
+    rest = skip_spaces(rest);
     if (rest.empty()) return false;
     auto sp = rest.find(' ');
     auto item = rest.substr(0, sp);
@@ -145,7 +140,7 @@ bool next_param(std::string_view& rest, std::string_view& key, std::string_view&
 }
 
 bool is_xtext(std::string_view s) noexcept {
-    auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+    auto hex = [](char c) { return ascii::is_digit(c) || (c >= 'A' && c <= 'F'); };  // upper case only
     for (std::size_t i = 0; i < s.size(); ++i) {
         char c = s[i];
         if (c == '+') {
@@ -163,7 +158,7 @@ bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits
     if (s.empty() || s.size() > max_digits) return false;
     std::uint64_t n = 0;
     for (char c : s) {
-        if (c < '0' || c > '9') return false;
+        if (!ascii::is_digit(c)) return false;
         auto d = std::uint64_t(c - '0');
         if (n > (UINT64_MAX - d) / 10) return false;
         n = n * 10 + d;
@@ -174,10 +169,8 @@ bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits
 
 bool is_helo_argument(std::string_view s) noexcept {
     if (s.empty() || s.size() > 255) return false;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if (is_control(u) || u == ' ') return false;
-    }
+    for (char c : s)
+        if (ascii::is_control(c) || c == ' ') return false;
     return true;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "smtp/limits.hpp"
 #include "smtp/reply.hpp"
 
 namespace smtp {
@@ -29,21 +30,21 @@ struct path_result {
     bool non_ascii = false;                  // the address has octets over 0x7f (needs SMTPUTF8)
 };
 
-// Parses `FROM:<path> params` (keyword "FROM:") or `TO:<path> params` (keyword "TO:").
-// `allow_null` admits `<>` (the null reverse-path of MAIL).
-path_result parse_path(std::string_view args, std::string_view keyword, bool allow_null) noexcept;
+// The path a command carries: MAIL's reverse-path (`FROM:<path>`, may be the null path `<>`, a syntax error is
+// syntax_mail) or RCPT's forward-path (`TO:<path>`, never `<>`, a syntax error is syntax_rcpt).
+enum class path_kind : std::uint8_t { reverse, forward };
+
+// Parses `FROM:<path> params` or `TO:<path> params`, as `kind` says.
+path_result parse_path(std::string_view args, path_kind kind) noexcept;
 
 // Walks `KEY[=VALUE]` parameters separated by spaces. Returns false when none is left.
 bool next_param(std::string_view& rest, std::string_view& key, std::string_view& value) noexcept;
 
-// Case-insensitive ASCII comparison.
-bool iequals(std::string_view a, std::string_view b) noexcept;
-
 // RFC 3461 4: xtext ("+" HEX HEX escapes, printable ASCII except "+" and "=").
 bool is_xtext(std::string_view s) noexcept;
 
-// A decimal number of at most `max_digits` digits; false on anything else.
-bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits = 19) noexcept;
+// A decimal number of at most `max_digits` digits that fits in 64 bits; false on anything else.
+bool parse_number(std::string_view s, std::uint64_t& out, std::size_t max_digits = limits::max_number_digits) noexcept;
 
 // RFC 5321 4.1.1.1: an EHLO/HELO argument: a domain or an address literal, here loosely checked
 // (printable, no spaces, no brackets mismatched).

@@ -65,7 +65,25 @@ public:
     std::string_view auth_user() const noexcept { return auth_user_; }
     std::string_view tls() const noexcept { return tls_; }
 
-    // Filled by the session while it parses MAIL and RCPT.
+    // Written by the session while it parses MAIL and RCPT.
+    void set_mail_from(std::string_view address) { mail_from_ = keep(address); }
+    void set_declared_size(std::uint64_t n) noexcept {
+        has_size_ = true;
+        size_ = n;
+    }
+    void set_body(body_type b) noexcept { body_ = b; }
+    void set_smtputf8() noexcept { smtputf8_ = true; }
+    void set_ret(dsn_ret r) noexcept { ret_ = r; }
+    void set_envid(std::string_view envid) { envid_ = keep(envid); }
+    void add_recipient(const recipient& r) { recipients_.push_back(r); }
+    // The session's EHLO/HELO argument, AUTH user and TLS description: the views point into the session.
+    void set_session(std::string_view helo, std::string_view auth_user, std::string_view tls) noexcept {
+        helo_ = helo;
+        auth_user_ = auth_user;
+        tls_ = tls;
+    }
+
+private:
     span mail_from_{};
     span envid_{};
     bool has_size_ = false;
@@ -74,9 +92,7 @@ public:
     body_type body_ = body_type::unspecified;
     dsn_ret ret_ = dsn_ret::unspecified;
     std::vector<recipient> recipients_;
-    std::string_view helo_, auth_user_, tls_;  // point into the session
-
-private:
+    std::string_view helo_, auth_user_, tls_;
     std::string text_;
 };
 

@@ -19,7 +19,9 @@ inline constexpr std::size_t header_section = 64 * 1024;
 // A header buffer grown past this for one message is freed when its transaction ends (not an RFC limit: the
 // memory an idle connection keeps).
 inline constexpr std::size_t header_kept = 16 * 1024;
-// RFC 3030 2: a BDAT chunk size is a string of digits; more than 19 cannot fit in 64 bits.
-inline constexpr std::size_t max_number_digits = 19;
+// RFC 1870 (SIZE's size-value is 1*20DIGIT) and RFC 3030 2 (BDAT's chunk-size, 1*DIGIT): at most 20 digits,
+// which hold every 64-bit value (2^64-1 = 18446744073709551615 has 20); parse_number refuses a 20-digit value
+// above that as an overflow.
+inline constexpr std::size_t max_number_digits = 20;
 
 }  // namespace smtp::limits

@@ -12,8 +12,7 @@ enum class body_kind : std::uint8_t { data, bdat };
 
 // One accepted transaction, handed over once, before its 250 reply is queued.
 struct message_info {
-    std::string_view helo;
-    const envelope* env = nullptr;
+    const envelope* env = nullptr;       // with the session's EHLO/HELO argument, AUTH user and TLS
     std::uint64_t size = 0;              // octets after dot-unstuffing (DATA) or as sent (BDAT)
     std::string_view header_section;     // up to and including the empty line; capped (limits::header_section)
     bool header_truncated = false;       // the header section was longer than the cap

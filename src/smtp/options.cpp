@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "smtp/command.hpp"
+#include "smtp/ascii.hpp"
 
 namespace smtp {
 namespace {
@@ -16,7 +16,7 @@ std::string_view extension_name(extension e) noexcept { return names[std::size_t
 
 bool extension_from_name(std::string_view name, extension& out) noexcept {
     for (std::size_t i = 0; i < std::size(names); ++i)
-        if (iequals(name, names[i])) {
+        if (ascii::iequals(name, names[i])) {
             out = extension(i);
             return true;
         }

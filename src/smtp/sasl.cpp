@@ -2,7 +2,7 @@
 #include "smtp/sasl.hpp"
 
 #include "smtp/base64.hpp"
-#include "smtp/command.hpp"
+#include "smtp/ascii.hpp"
 
 namespace smtp {
 
@@ -17,18 +17,18 @@ sasl_exchange::step sasl_exchange::start(std::string_view mechanism, std::string
     if (initial == "=") initial = {};
     if (has_initial && !initial.empty() && !base64::decode(initial, decoded_)) return done(status::bad_base64);
     if (has_initial && initial.empty()) decoded_.clear();
-    if (iequals(mechanism, "PLAIN")) {
+    if (ascii::iequals(mechanism, "PLAIN")) {
         if (has_initial) return plain(decoded_, a);
         return ask(stage::plain, "");
     }
-    if (iequals(mechanism, "LOGIN")) {
+    if (ascii::iequals(mechanism, "LOGIN")) {
         if (has_initial) {
             user_ = decoded_;
             return ask(stage::login_password, "Password:");
         }
         return ask(stage::login_user, "Username:");
     }
-    if (iequals(mechanism, "CRAM-MD5")) {
+    if (ascii::iequals(mechanism, "CRAM-MD5")) {
         if (has_initial) return done(status::failure);  // RFC 2195: the server speaks first
         challenge_ = a.challenge();
         return ask(stage::cram, challenge_);

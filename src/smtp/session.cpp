@@ -1,13 +1,13 @@
-// The session state machine: command dispatch, transaction state, DATA and BDAT reception.
-// RFC 5321 4.1 (commands, order), 4.5.3 (limits), RFC 2920 (pipelining), RFC 3030 (BDAT, BINARYMIME),
-// RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 3461 (DSN parameters).
+// The session state machine's core: replies, the byte stream cut into phases (command lines, overlong lines,
+// DATA body, BDAT chunks), the message content (header section kept, body passed on if asked, size limit), the
+// transaction's end and the session's close. RFC 5321 4.1, 4.5.3, RFC 2920, RFC 3030, RFC 1870, RFC 5322 2.1.
 #include "smtp/session.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
-#include "smtp/command.hpp"
+#include "smtp/ascii.hpp"
 #include "smtp/limits.hpp"
 
 namespace smtp {
@@ -42,76 +42,77 @@ void session::output_written(std::size_t n) noexcept {
 }
 
 feed_result session::feed(std::string_view in) {
-    std::size_t pos = 0;
     if (starttls_) return {0, action::start_tls};
+    std::size_t pos = 0;
     while (pos < in.size() && !closing_ && !starttls_) {
+        auto rest = in.substr(pos);
+        step s{};
         switch (phase_) {
-        case phase::command: {
-            std::size_t from = pos + (pos == 0 ? scanned_ : 0);
-            auto* lf = static_cast<const char*>(std::memchr(in.data() + from, '\n', in.size() - from));
-            if (!lf) {
-                if (in.size() - pos > limits::command_line) {
-                    phase_ = phase::overlong_line;  // drop it up to its LF, then say so
-                    pos = in.size();
-                    scanned_ = 0;
-                } else {
-                    scanned_ = in.size() - pos;
-                    return {pos, action::none};
-                }
-                break;
-            }
-            scanned_ = 0;
-            std::size_t end = std::size_t(lf - in.data());
-            std::size_t len = end + 1 - pos;  // with its line ending
-            auto line = in.substr(pos, end - pos);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            pos = end + 1;
-            if (len > limits::command_line)
-                reply(reply_id::line_too_long);
-            else
-                on_line(line);
-            after_unit(pos < in.size());
-            break;
+        case phase::command: s = read_command(rest, pos == 0); break;
+        case phase::overlong_line: s = skip_overlong_line(rest); break;
+        case phase::data: s = read_data(rest); break;
+        case phase::bdat: s = read_bdat_chunk(rest); break;
         }
-        case phase::overlong_line: {
-            auto* lf = static_cast<const char*>(std::memchr(in.data() + pos, '\n', in.size() - pos));
-            if (!lf) {
-                pos = in.size();
-                break;
-            }
-            pos = std::size_t(lf - in.data()) + 1;
-            phase_ = phase::command;
-            reply(reply_id::line_too_long);
-            after_unit(pos < in.size());
-            break;
-        }
-        case phase::data: {
-            auto r = scanner_.scan(in.substr(pos), [this](std::string_view s) { on_content(s); });
-            pos += r.consumed;
-            if (r.ended) {
-                phase_ = phase::command;
-                finish_message(body_kind::data);
-                after_unit(pos < in.size());
-            }
-            break;
-        }
-        case phase::bdat: {
-            auto take = std::size_t(std::min<std::uint64_t>(bdat_left_, in.size() - pos));
-            if (bdat_error_ == reply_id::count_) on_content(in.substr(pos, take));
-            pos += take;
-            bdat_left_ -= take;
-            if (bdat_left_ == 0) {
-                phase_ = phase::command;
-                finish_bdat_chunk();
-                after_unit(pos < in.size());
-            }
-            break;
-        }
-        }
+        if (s.used == 0) break;  // a partial command line: the caller passes it again, with more
+        pos += s.used;
+        if (s.unit_ended) after_unit(pos < in.size());
     }
     if (closing_) pos = in.size();  // nothing after QUIT or a 421 is read
     if (starttls_ && !closing_) return {pos, action::start_tls};  // what follows is plaintext to drop
     return {pos, closing_ ? action::close_after_flush : action::none};
+}
+
+// A command line, handled once its LF is in `in`; nothing used until then. `resumed`: `in` starts with the
+// partial line of the last call, whose first scanned_ bytes hold no LF (a long line fed in pieces is searched once).
+inline session::step session::read_command(std::string_view in, bool resumed) {
+    std::size_t from = resumed ? scanned_ : 0;
+    auto* lf = static_cast<const char*>(std::memchr(in.data() + from, '\n', in.size() - from));
+    if (!lf) {
+        if (in.size() > limits::command_line) {
+            phase_ = phase::overlong_line;  // drop it up to its LF, then say so
+            scanned_ = 0;
+            return {in.size(), false};
+        }
+        scanned_ = in.size();
+        return {0, false};
+    }
+    scanned_ = 0;
+    auto len = std::size_t(lf - in.data()) + 1;  // with its line ending
+    if (len > limits::command_line)
+        reply(reply_id::line_too_long);
+    else
+        on_line(ascii::without_cr(in.substr(0, len - 1)));
+    return {len, true};
+}
+
+// The rest of a line over limits::command_line: dropped up to its LF, then refused.
+inline session::step session::skip_overlong_line(std::string_view in) {
+    auto lf = in.find('\n');
+    if (lf == std::string_view::npos) return {in.size(), false};
+    phase_ = phase::command;
+    reply(reply_id::line_too_long);
+    return {lf + 1, true};
+}
+
+// DATA's body up to and including CR LF . CR LF (the scanner takes every byte before it).
+inline session::step session::read_data(std::string_view in) {
+    auto r = scanner_.scan(in, [this](std::string_view s) { on_content(s); });
+    if (r.ended) {
+        phase_ = phase::command;
+        finish_message(body_kind::data);
+    }
+    return {r.consumed, r.ended};
+}
+
+// A BDAT chunk's bytes, counted off its size; a refused chunk is read all the same, and dropped.
+inline session::step session::read_bdat_chunk(std::string_view in) {
+    auto take = std::size_t(std::min<std::uint64_t>(bdat_left_, in.size()));
+    if (!bdat_error_) on_content(in.substr(0, take));
+    bdat_left_ -= take;
+    if (bdat_left_ != 0) return {take, false};
+    phase_ = phase::command;
+    finish_bdat_chunk();
+    return {take, true};
 }
 
 // After each command or body: a pending shutdown takes effect between transactions, and without
@@ -120,19 +121,17 @@ void session::after_unit(bool more_input) {
     if (closing_ || starttls_) return;
     if (phase_ == phase::command && more_input && !prof_.enabled(extension::pipelining)) {
         reply(reply_id::bad_pipelining);
-        closing_ = true;
-        return;
+        return close();
     }
     if (shutdown_pending_ && txn_ == txn::none && phase_ == phase::command) {
         reply(reply_id::shutting_down);
-        closing_ = true;
+        close();
     }
 }
 
 void session::feed_eof() noexcept {
-    reset_transaction();
     phase_ = phase::command;
-    closing_ = true;
+    close();
 }
 
 action session::request_shutdown() {
@@ -145,245 +144,7 @@ action session::request_shutdown() {
 void session::timed_out() {
     if (closing_) return;
     reply(reply_id::timeout);
-    closing_ = true;
-}
-
-void session::on_line(std::string_view line) {
-    if (sasl_.active()) {  // a line answering an AUTH challenge, not a command
-        if (prof_.opts().auth) return on_auth_step(sasl_.respond(line, *prof_.opts().auth));
-        sasl_.reset();
-    }
-    auto cmd = parse_command(line);
-    switch (cmd.v) {
-    case verb::ehlo: return do_helo(cmd.args, true);
-    case verb::helo: return do_helo(cmd.args, false);
-    case verb::mail: return do_mail(cmd.args);
-    case verb::rcpt: return do_rcpt(cmd.args);
-    case verb::data: return do_data(cmd.args);
-    case verb::bdat: return do_bdat(cmd.args);
-    case verb::rset:
-        if (!cmd.args.empty()) return reply(reply_id::syntax_no_args);
-        reset_transaction();
-        return reply(reply_id::rset_ok);
-    case verb::noop: return reply(reply_id::noop_ok);  // RFC 5321 4.1.1.9: an argument is allowed
-    case verb::quit:
-        if (!cmd.args.empty()) return reply(reply_id::syntax_no_args);
-        reply(reply_id::quit);
-        closing_ = quit_ = true;
-        return;
-    case verb::vrfy:
-        if (cmd.args.empty()) return reply(reply_id::syntax_vrfy);
-        return reply(reply_id::vrfy);
-    case verb::help: return reply_raw(prof_.help_reply(), 214);
-    case verb::expn: return reply(reply_id::not_implemented);
-    case verb::starttls: return do_starttls(cmd.args);
-    case verb::auth: return do_auth(cmd.args);
-    case verb::unknown: return reply(reply_id::unknown_command);
-    }
-}
-
-void session::do_helo(std::string_view args, bool extended) {
-    if (!is_helo_argument(args)) return reply(reply_id::syntax_helo);
-    reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO resets the transaction like RSET
-    helo_.assign(args);
-    helo_done_ = true;
-    if (extended)
-        reply_raw(prof_.ehlo_reply(tls_), 250);
-    else
-        reply(reply_id::helo_ok);
-}
-
-namespace {
-constexpr reply_id accepted = reply_id::count_;  // "no error" from the parameter checks below
-// Bits of `seen`, to refuse a parameter given twice.
-enum : unsigned { seen_size = 1, seen_body = 2, seen_utf8 = 4, seen_ret = 8, seen_envid = 16, seen_notify = 32,
-                  seen_orcpt = 64 };
-// Marks `bit` seen; false if it already was.
-bool once(unsigned& seen, unsigned bit) {
-    bool first = !(seen & bit);
-    seen |= bit;
-    return first;
-}
-}  // namespace
-
-// Checks and records one MAIL parameter (RFC 1870, 6152, 3030, 6531, 3461 4.3 and 4.4).
-reply_id session::mail_parameter(std::string_view key, std::string_view value, unsigned& seen) {
-    if (iequals(key, "SIZE") && prof_.enabled(extension::size)) {
-        if (!once(seen, seen_size)) return reply_id::duplicate_parameter;
-        std::uint64_t n = 0;
-        if (!parse_number(value, n, limits::max_number_digits)) return reply_id::bad_size_value;
-        if (n > prof_.opts().max_message_size) return reply_id::size_exceeded_mail;
-        env_.has_size_ = true;
-        env_.size_ = n;
-    } else if (iequals(key, "BODY") && prof_.enabled(extension::eight_bit_mime)) {
-        if (!once(seen, seen_body)) return reply_id::duplicate_parameter;
-        if (iequals(value, "7BIT"))
-            env_.body_ = body_type::seven_bit;
-        else if (iequals(value, "8BITMIME"))
-            env_.body_ = body_type::eight_bit_mime;
-        else if (iequals(value, "BINARYMIME") && prof_.enabled(extension::chunking))
-            env_.body_ = body_type::binary_mime;
-        else
-            return reply_id::bad_parameter;
-    } else if (iequals(key, "SMTPUTF8") && prof_.enabled(extension::smtputf8)) {
-        if (!value.empty()) return reply_id::bad_parameter;
-        if (!once(seen, seen_utf8)) return reply_id::duplicate_parameter;
-        env_.smtputf8_ = true;
-    } else if (iequals(key, "RET") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_ret)) return reply_id::duplicate_parameter;
-        if (iequals(value, "FULL"))
-            env_.ret_ = dsn_ret::full;
-        else if (iequals(value, "HDRS"))
-            env_.ret_ = dsn_ret::hdrs;
-        else
-            return reply_id::bad_parameter;
-    } else if (iequals(key, "ENVID") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_envid)) return reply_id::duplicate_parameter;
-        if (value.empty() || value.size() > limits::envid || !is_xtext(value)) return reply_id::bad_parameter;
-        env_.envid_ = env_.keep(value);
-    } else {
-        return reply_id::unsupported_parameter;
-    }
-    return accepted;
-}
-
-// Checks and records one RCPT parameter (RFC 3461 4.1 NOTIFY, 4.2 ORCPT).
-reply_id session::rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r,
-                                 unsigned& seen) {
-    if (iequals(key, "NOTIFY") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_notify)) return reply_id::duplicate_parameter;
-        if (value.empty()) return reply_id::bad_parameter;
-        while (!value.empty()) {
-            auto comma = value.find(',');
-            auto item = value.substr(0, comma);
-            value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-            if (iequals(item, "NEVER"))
-                r.notify |= notify::never;
-            else if (iequals(item, "SUCCESS"))
-                r.notify |= notify::success;
-            else if (iequals(item, "FAILURE"))
-                r.notify |= notify::failure;
-            else if (iequals(item, "DELAY"))
-                r.notify |= notify::delay;
-            else
-                return reply_id::bad_parameter;
-        }
-        if ((r.notify & notify::never) && r.notify != notify::never) return reply_id::bad_parameter;  // alone
-    } else if (iequals(key, "ORCPT") && prof_.enabled(extension::dsn)) {
-        if (!once(seen, seen_orcpt)) return reply_id::duplicate_parameter;
-        auto semi = value.find(';');
-        if (semi == std::string_view::npos || semi == 0 || value.size() > limits::orcpt ||
-            !is_xtext(value.substr(semi + 1)))
-            return reply_id::bad_parameter;
-        r.orcpt = env_.keep(value);
-    } else {
-        return reply_id::unsupported_parameter;
-    }
-    return accepted;
-}
-
-void session::do_mail(std::string_view args) {
-    if (prof_.opts().require_tls && !tls_) return reply(reply_id::tls_required);
-    if (!helo_done_) return reply(reply_id::need_helo);
-    if (txn_ != txn::none) return reply(reply_id::nested_mail);
-    auto p = parse_path(args, "FROM:", true);
-    if (!p.ok) return reply(p.error);
-    env_.clear();
-    std::string_view key, value, rest = p.params;
-    unsigned seen = 0;
-    while (next_param(rest, key, value))
-        if (auto e = mail_parameter(key, value, seen); e != accepted) return reply(e);
-    if (p.non_ascii && !env_.smtputf8_) return reply(reply_id::need_smtputf8);
-    env_.mail_from_ = env_.keep(p.address);
-    env_.helo_ = helo_;
-    env_.auth_user_ = auth_user_;
-    env_.tls_ = tls_info_;
-    txn_ = txn::mail;
-    reply(reply_id::mail_ok);
-}
-
-void session::do_rcpt(std::string_view args) {
-    if (txn_ == txn::none) return reply(reply_id::need_mail);
-    if (txn_ == txn::bdat) return refuse(reply_id::bad_sequence);
-    auto p = parse_path(args, "TO:", false);
-    if (!p.ok) return refuse(p.error);
-    if (env_.recipients_.size() >= prof_.opts().max_recipients) return refuse(reply_id::too_many_recipients);
-    envelope::recipient r;
-    std::string_view key, value, rest = p.params;
-    unsigned seen = 0;
-    while (next_param(rest, key, value))
-        if (auto e = rcpt_parameter(key, value, r, seen); e != accepted) return refuse(e);
-    if (p.non_ascii && !env_.smtputf8_) return refuse(reply_id::need_smtputf8);
-    r.address = env_.keep(p.address);
-    env_.recipients_.push_back(r);
-    txn_ = txn::rcpt;
-    reply(reply_id::rcpt_ok);
-}
-
-void session::do_data(std::string_view args) {
-    if (!args.empty()) return reply(reply_id::syntax_no_args);
-    if (txn_ == txn::none) return reply(reply_id::need_mail);
-    if (txn_ == txn::bdat) return reply(reply_id::mixed_data_bdat);
-    if (txn_ != txn::rcpt) return reply(reply_id::need_rcpt);
-    if (env_.body_ == body_type::binary_mime) return reply(reply_id::binarymime_needs_bdat);
-    reply(reply_id::data_start);
-    scanner_.reset();
-    start_body();
-    phase_ = phase::data;
-}
-
-void session::do_bdat(std::string_view args) {
-    // RFC 3030 2: BDAT chunk-size [LAST]
-    auto sp = args.find(' ');
-    auto size_text = args.substr(0, sp);
-    auto rest = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
-    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    std::uint64_t n = 0;
-    if (!parse_number(size_text, n, limits::max_number_digits) || (!rest.empty() && !iequals(rest, "LAST")))
-        return reply(reply_id::syntax_bdat);
-    bdat_left_ = bdat_chunk_ = n;
-    bdat_last_ = !rest.empty();
-    // The chunk is read even when it is refused, so that its bytes are never taken for commands.
-    if (!prof_.enabled(extension::chunking))
-        bdat_error_ = reply_id::not_implemented;
-    else if (txn_ == txn::none)
-        bdat_error_ = reply_id::need_mail;
-    else if (txn_ == txn::mail)
-        bdat_error_ = reply_id::need_rcpt;
-    else
-        bdat_error_ = reply_id::count_;
-    if (bdat_error_ == reply_id::count_ && txn_ == txn::rcpt) {
-        txn_ = txn::bdat;
-        start_body();
-    }
-    phase_ = phase::bdat;
-    if (n == 0) {
-        phase_ = phase::command;
-        finish_bdat_chunk();
-    }
-}
-
-void session::finish_bdat_chunk() {
-    if (bdat_error_ != reply_id::count_) {
-        reply(bdat_error_);
-        bdat_error_ = reply_id::count_;
-        return;
-    }
-    if (size_exceeded_) {  // refused at the chunk that crossed the limit; the transaction is over
-        refuse(reply_id::size_exceeded, header_);
-        return reset_transaction();
-    }
-    if (bdat_last_) return finish_message(body_kind::bdat);
-    prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
-    obs_.on_reply(250);
-}
-
-void session::do_starttls(std::string_view args) {
-    if (!prof_.starttls_offered(false)) return reply(reply_id::not_implemented);
-    if (tls_) return reply(reply_id::tls_active);
-    if (!args.empty()) return reply(reply_id::syntax_no_args);
-    reply(reply_id::starttls_ready);
-    starttls_ = true;
+    close();
 }
 
 void session::tls_established(std::string_view info) {
@@ -397,40 +158,16 @@ void session::tls_established(std::string_view info) {
     sasl_.reset();
 }
 
-// RFC 4954 4: AUTH mechanism [initial-response]
-void session::do_auth(std::string_view args) {
-    if (prof_.opts().require_tls && !tls_) return reply(reply_id::tls_required);
-    if (!prof_.opts().auth || !prof_.enabled(extension::auth)) return reply(reply_id::not_implemented);
-    if (!prof_.auth_offered(tls_)) return reply(reply_id::auth_needs_tls);
-    if (!helo_done_) return reply(reply_id::need_helo);
-    if (!auth_user_.empty()) return reply(reply_id::auth_already);
-    if (txn_ != txn::none) return reply(reply_id::auth_in_transaction);
-    auto sp = args.find(' ');
-    auto mechanism = args.substr(0, sp);
-    auto initial = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
-    if (mechanism.empty() || initial.find(' ') != std::string_view::npos) return reply(reply_id::syntax_auth);
-    on_auth_step(sasl_.start(mechanism, initial, *prof_.opts().auth));
+// The end of a BDAT chunk: its refusal, the 250 of a chunk or, after LAST, the message's acceptance.
+void session::finish_bdat_chunk() {
+    if (bdat_error_) return reply(*std::exchange(bdat_error_, std::nullopt));
+    // Too large: refused at the chunk that crossed the limit, LAST or not; the transaction is over.
+    if (bdat_last_ || size_exceeded_) return finish_message(body_kind::bdat);
+    prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
+    obs_.on_reply(250);
 }
 
-void session::on_auth_step(sasl_exchange::step s) {
-    using st = sasl_exchange::status;
-    switch (s.s) {
-    case st::challenge:
-        out_ += "334 ";
-        out_ += s.challenge;
-        out_ += "\r\n";
-        obs_.on_reply(334);
-        return;
-    case st::success:
-        auth_user_ = sasl_.user();
-        return reply(reply_id::auth_ok);
-    case st::failure: return reply(reply_id::auth_failed);
-    case st::cancelled: return reply(reply_id::auth_cancelled);
-    case st::bad_base64: return reply(reply_id::auth_bad_base64);
-    case st::bad_mechanism: return reply(reply_id::auth_bad_mechanism);
-    }
-}
-
+// A new message's content begins (after DATA's 354, or with the first BDAT chunk).
 void session::start_body() {
     wants_body_ = false;
     size_exceeded_ = false;
@@ -440,6 +177,7 @@ void session::start_body() {
     header_done_ = header_truncated_ = false;
 }
 
+// Content bytes in order (unstuffed for DATA): counted, the header section kept, the rest passed on if asked.
 void session::on_content(std::string_view s) {
     size_ += s.size();
     if (size_exceeded_) return;
@@ -478,6 +216,8 @@ std::size_t session::collect_header(std::string_view s) {
     return used;
 }
 
+// The end of the message: refused if it was too large, else handed to the observer and accepted with a 250.
+// Either way the transaction is over.
 void session::finish_message(body_kind kind) {
     if (size_exceeded_) {
         refuse(reply_id::size_exceeded, header_);
@@ -488,7 +228,6 @@ void session::finish_message(body_kind kind) {
         wants_body_ = obs_.on_header(env_, header_, header_truncated_);
     }
     message_info m;
-    m.helo = helo_;
     m.env = &env_;
     m.size = size_;
     m.header_section = header_;
@@ -503,6 +242,8 @@ void session::finish_message(body_kind kind) {
     reset_transaction();
 }
 
+// The one place a transaction ends, whatever its outcome: accepted, refused at the end of its data, RSET,
+// EHLO/HELO, STARTTLS, and through close() QUIT and the connection's end. Harmless when none is open.
 void session::reset_transaction() noexcept {
     txn_ = txn::none;
     env_.clear();
@@ -510,6 +251,12 @@ void session::reset_transaction() noexcept {
     // A header section that grew past the usual size for one message does not stay with the connection.
     if (header_.capacity() > limits::header_kept) std::string().swap(header_);
     obs_.on_transaction_end();
+}
+
+// The session is over (QUIT, a last 421 or 503, the client's EOF): so is a transaction left open.
+void session::close() noexcept {
+    reset_transaction();
+    closing_ = true;
 }
 
 }  // namespace smtp

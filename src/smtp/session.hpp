@@ -3,6 +3,7 @@
 // It owns no socket, clock, thread or randomness: the server decides when to read, write and time out.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,7 +58,7 @@ public:
     bool closing() const noexcept { return closing_; }
     // The session ended with QUIT (RFC 5321 4.1.1.10): the client sends nothing more, so the server may close
     // at once instead of draining what the client might still send.
-    bool quit() const noexcept { return quit_; }
+    bool quit_received() const noexcept { return quit_; }
     // A transaction is open (MAIL given and not yet finished or reset).
     bool in_transaction() const noexcept { return txn_ != txn::none; }
     std::uint64_t id() const noexcept { return id_; }
@@ -66,24 +67,43 @@ public:
 private:
     enum class txn : std::uint8_t { none, mail, rcpt, bdat };
 
+    // One function per phase: each takes the unread bytes and says how many it used and whether they ended a
+    // unit (a command, a message, a chunk). Inline, defined in session.cpp beside feed, their one caller: the hot
+    // path stays free of calls.
+    struct step {
+        std::size_t used = 0;
+        bool unit_ended = false;
+    };
+    inline step read_command(std::string_view in, bool resumed);
+    inline step skip_overlong_line(std::string_view in);
+    inline step read_data(std::string_view in);
+    inline step read_bdat_chunk(std::string_view in);
+    void after_unit(bool more_input);
+    // The one place a transaction ends, whatever its outcome (an observer's "transaction over" call goes there).
+    void reset_transaction() noexcept;
+    // The session is over; so is its transaction.
+    void close() noexcept;
+
+    // Commands (session_commands.cpp).
     void on_line(std::string_view line);
     void do_helo(std::string_view args, bool extended);
     void do_mail(std::string_view args);
     void do_rcpt(std::string_view args);
-    reply_id mail_parameter(std::string_view key, std::string_view value, unsigned& seen);
-    reply_id rcpt_parameter(std::string_view key, std::string_view value, envelope::recipient& r, unsigned& seen);
     void do_data(std::string_view args);
     void do_bdat(std::string_view args);
+    std::optional<reply_id> bdat_refusal() const noexcept;
+    void do_rset(std::string_view args);
+    void do_quit(std::string_view args);
     void do_starttls(std::string_view args);
     void do_auth(std::string_view args);
     void on_auth_step(sasl_exchange::step s);
+
+    // The message content (session.cpp).
     void start_body();
     void on_content(std::string_view s);
     std::size_t collect_header(std::string_view s);
     void finish_message(body_kind kind);
     void finish_bdat_chunk();
-    void reset_transaction() noexcept;
-    void after_unit(bool more_input);
 
     void reply(reply_id id);
     void reply_raw(std::string_view text, unsigned short code);
@@ -123,7 +143,7 @@ private:
     std::uint64_t bdat_left_ = 0;
     std::uint64_t bdat_chunk_ = 0;
     bool bdat_last_ = false;
-    reply_id bdat_error_ = reply_id::count_;  // count_: none; else the reply once the chunk is read
+    std::optional<reply_id> bdat_error_;  // the chunk is refused: the reply once it is read
 
     std::string out_;
     std::size_t out_done_ = 0;

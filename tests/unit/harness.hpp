@@ -63,7 +63,7 @@ public:
     void on_body(std::string_view s) noexcept override { body.append(s); }
     void on_message(const smtp::message_info& m) noexcept override {
         recorded_message r;
-        r.helo = m.helo;
+        r.helo = m.env->helo();
         r.mail_from = m.env->mail_from();
         for (std::size_t i = 0; i < m.env->recipient_count(); ++i) r.rcpts.emplace_back(m.env->recipient_address(i));
         r.header = m.header_section;
@@ -206,7 +206,7 @@ inline run_result run_script(const smtp::profile& p, const script& sc, const spl
     res.codes = std::move(rec.codes);
     res.refusals = std::move(rec.refusals);
     res.closed = s.closing();
-    res.quit = s.quit();
+    res.quit = s.quit_received();
     return res;
 }
 

@@ -9,8 +9,8 @@ namespace test {
 
 inline smtp::envelope make_env() {
     smtp::envelope env;
-    env.mail_from_ = env.keep("app@example.org");
-    env.recipients_.push_back({env.keep("user@example.net"), {}, 0});
+    env.set_mail_from("app@example.org");
+    env.add_recipient({env.keep("user@example.net"), {}, 0});
     return env;
 }
 

@@ -1,6 +1,7 @@
-// Command-line parsing: verbs, paths, parameters, xtext, numbers.
+// Command-line parsing: verbs, paths, parameters, xtext, numbers; and the ASCII helpers they share.
 #include <doctest/doctest.h>
 
+#include "smtp/ascii.hpp"
 #include "smtp/command.hpp"
 
 using smtp::verb;
@@ -21,31 +22,31 @@ TEST_CASE("command: verbs are case-insensitive and split from their arguments") 
 }
 
 TEST_CASE("path: MAIL FROM and RCPT TO with and without parameters") {
-    auto p = smtp::parse_path("FROM:<a@b.test> SIZE=10 BODY=8BITMIME", "FROM:", true);
+    auto p = smtp::parse_path("FROM:<a@b.test> SIZE=10 BODY=8BITMIME", smtp::path_kind::reverse);
     REQUIRE(p.ok);
     CHECK(p.address == "a@b.test");
     CHECK(p.params == "SIZE=10 BODY=8BITMIME");
     CHECK_FALSE(p.non_ascii);
 
-    p = smtp::parse_path("from: <>", "FROM:", true);
+    p = smtp::parse_path("from: <>", smtp::path_kind::reverse);
     REQUIRE(p.ok);
     CHECK(p.address.empty());
-    CHECK_FALSE(smtp::parse_path("TO:<>", "TO:", false).ok);
-    CHECK(smtp::parse_path("TO:<>", "TO:", false).error == smtp::reply_id::bad_address);
+    CHECK_FALSE(smtp::parse_path("TO:<>", smtp::path_kind::forward).ok);
+    CHECK(smtp::parse_path("TO:<>", smtp::path_kind::forward).error == smtp::reply_id::bad_address);
 
-    p = smtp::parse_path("TO:<@r1.test,@r2.test:u@d.test>", "TO:", false);
+    p = smtp::parse_path("TO:<@r1.test,@r2.test:u@d.test>", smtp::path_kind::forward);
     REQUIRE(p.ok);
     CHECK(p.address == "u@d.test");
 
-    p = smtp::parse_path("TO:<\"a > b\"@d.test>", "TO:", false);
+    p = smtp::parse_path("TO:<\"a > b\"@d.test>", smtp::path_kind::forward);
     REQUIRE(p.ok);
     CHECK(p.address == "\"a > b\"@d.test");
 
-    p = smtp::parse_path("TO:<Postmaster>", "TO:", false);
+    p = smtp::parse_path("TO:<Postmaster>", smtp::path_kind::forward);
     REQUIRE(p.ok);
     CHECK(p.address == "Postmaster");
 
-    p = smtp::parse_path("TO:<\xc3\xa9@d.test>", "TO:", false);
+    p = smtp::parse_path("TO:<\xc3\xa9@d.test>", smtp::path_kind::forward);
     REQUIRE(p.ok);
     CHECK(p.non_ascii);
 }
@@ -69,12 +70,12 @@ TEST_CASE("path: syntax errors and their replies") {
     };
     for (const auto& c : cases) {
         CAPTURE(c.args);
-        auto p = smtp::parse_path(c.args, "FROM:", true);
+        auto p = smtp::parse_path(c.args, smtp::path_kind::reverse);
         CHECK_FALSE(p.ok);
         CHECK(p.error == c.error);
     }
     std::string longpath = "FROM:<" + std::string(250, 'a') + "@b.test>";
-    CHECK(smtp::parse_path(longpath, "FROM:", true).error == smtp::reply_id::bad_address);
+    CHECK(smtp::parse_path(longpath, smtp::path_kind::reverse).error == smtp::reply_id::bad_address);
 }
 
 TEST_CASE("params: KEY and KEY=VALUE separated by spaces") {
@@ -117,4 +118,33 @@ TEST_CASE("numbers: 64-bit overflow is an error, not a wrap") {
     std::uint64_t n = 0;
     CHECK_FALSE(smtp::parse_number("18446744073709551616", n, 20));
     CHECK_FALSE(smtp::parse_number("99999999999999999999", n, 20));
+}
+
+TEST_CASE("numbers: the default limit takes every 20-digit value up to 2^64-1 and none above") {
+    std::uint64_t n = 0;
+    CHECK(smtp::parse_number("18446744073709551615", n));
+    CHECK(n == UINT64_MAX);
+    CHECK(smtp::parse_number("10000000000000000000", n));
+    CHECK(n == 10000000000000000000ull);
+    CHECK(smtp::parse_number("00000000000000000042", n));
+    CHECK(n == 42);
+    CHECK_FALSE(smtp::parse_number("18446744073709551616", n));
+    CHECK_FALSE(smtp::parse_number("20000000000000000000", n));
+    CHECK_FALSE(smtp::parse_number("000000000000000000042", n));  // 21 digits
+}
+
+namespace ascii = smtp::ascii;
+
+TEST_CASE("ascii: case-insensitive only for ASCII letters, trimming by the class asked for") {
+    static_assert(ascii::iequals("MaIl", "mail") && !ascii::iequals("mail", "mai") && !ascii::iequals("[", "{"));
+    static_assert(ascii::istarts_with("from:<a>", "FROM:") && !ascii::istarts_with("FRO", "FROM:"));
+    static_assert(ascii::lower('Q') == 'q' && ascii::lower('@') == '@' && ascii::lower('\xc9') == '\xc9');
+    static_assert(ascii::trim_left<ascii::is_sp>(" \tx") == "\tx" && ascii::trim(" \tx\t ") == "x");
+    static_assert(ascii::trim<ascii::is_space>("\r\n x \r\n") == "x" && ascii::trim("\r\nx") == "\r\nx");
+    static_assert(ascii::trim_right("x \t") == "x" && ascii::trim("  ").empty());
+    static_assert(ascii::without_cr("a\r") == "a" && ascii::without_cr("a") == "a" && ascii::without_cr("").empty());
+    static_assert(ascii::is_control('\x7f') && ascii::is_control('\0') && !ascii::is_control('\x80'));
+    std::string s = "X-Flow \xc9T\xc9";
+    ascii::to_lower(s);
+    CHECK(s == "x-flow \xc9t\xc9");
 }

@@ -37,8 +37,8 @@ TEST_CASE("connection_sink counts messages, recipients, bytes, suspects and repl
     auto& set = h.counters;
     sink::connection_sink s(h, 0, "127.0.0.1:1");
     smtp::envelope env;
-    env.recipients_.push_back({env.keep("a@x"), {}, 0});
-    env.recipients_.push_back({env.keep("b@x"), {}, 0});
+    env.add_recipient({env.keep("a@x"), {}, 0});
+    env.add_recipient({env.keep("b@x"), {}, 0});
     smtp::message_info m;
     m.env = &env;
     CHECK_FALSE(s.on_header(env, "X-Flow: f\r\n\r\n", false));  // nothing is sampled

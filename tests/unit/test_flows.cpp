@@ -15,8 +15,8 @@ struct facts {
     smtp::envelope env;
     std::string helo = "client.test", header, auth;
     facts(std::string from, std::vector<std::string> rcpts, std::string hdr) : header(std::move(hdr)) {
-        env.mail_from_ = env.keep(from);
-        for (const auto& r : rcpts) env.recipients_.push_back({env.keep(r), {}, 0});
+        env.set_mail_from(from);
+        for (const auto& r : rcpts) env.add_recipient({env.keep(r), {}, 0});
     }
     sink::message_facts view() const { return {&env, helo, header, auth}; }
 };

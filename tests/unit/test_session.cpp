@@ -252,3 +252,18 @@ TEST_CASE("session: a refused RCPT inside a BDAT transaction keeps the header be
     REQUIRE(r.messages.size() == 1);
     CHECK(r.messages[0].header == "Subject: a long one\r\nX-More: b\r\n\r\n");
 }
+
+TEST_CASE("session: SIZE and BDAT take 20-digit numbers up to 2^64-1; a larger one is a syntax error") {
+    auto p = test::make_profile();
+    auto reply = [&](smtp::reply_id id) { return std::string(p.replies().get(id)); };
+    auto r = test::for_each_split(p, hello + "MAIL FROM:<a@x.test> SIZE=18446744073709551615\r\n" +
+                                         "MAIL FROM:<a@x.test> SIZE=18446744073709551616\r\n" +
+                                         "BDAT 18446744073709551616\r\n");
+    CHECK(r.output == test::greeting + test::ehlo_reply + reply(smtp::reply_id::size_exceeded_mail) +
+                          reply(smtp::reply_id::bad_size_value) + reply(smtp::reply_id::syntax_bdat));
+    test::recorder rec;
+    smtp::session s(p, rec, 1);
+    s.feed(hello + "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 18446744073709551615\r\nchunk bytes");
+    CHECK(s.current_phase() == smtp::phase::bdat);  // the chunk is being read, not refused
+    CHECK(s.output() == test::ehlo_reply + reply(smtp::reply_id::mail_ok) + reply(smtp::reply_id::rcpt_ok));
+}
