@@ -180,8 +180,9 @@ void session::start_body() {
 // Content bytes in order (unstuffed for DATA): counted, the header section kept, the rest passed on if asked.
 void session::on_content(std::string_view s) {
     size_ += s.size();
+    // The header section is read whole even past the size limit, whatever the reads: it names the flow.
+    if (!header_done_) s.remove_prefix(collect_header(s));
     if (size_exceeded_) return;
-    if (!header_done_) s.remove_prefix(collect_header(s));  // kept even when too large: it names the flow
     if (size_ > prof_.opts().max_message_size) {
         size_exceeded_ = true;  // keep reading to the end to stay in sync, keep nothing more
         return;

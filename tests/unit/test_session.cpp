@@ -237,11 +237,11 @@ TEST_CASE("session: refusals inside a transaction reach the observer with their 
                                   {.greet = false});
     REQUIRE(r.refusals.size() == 3);
     CHECK(r.refusals[0].code == 452);
-    CHECK(r.refusals[0].header.value == "");
+    CHECK(r.refusals[0].header == "");
     CHECK(r.refusals[1].code == 501);
-    CHECK(r.refusals[1].header.value == "");
+    CHECK(r.refusals[1].header == "");
     CHECK(r.refusals[2].code == 552);
-    CHECK(r.refusals[2].header.value == "X-Flow: big\r\n\r\n");
+    CHECK(r.refusals[2].header == "X-Flow: big\r\n\r\n");
     CHECK(r.messages.empty());
 }
 
