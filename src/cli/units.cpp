@@ -1,10 +1,11 @@
 // Sizes, durations and HOST:PORT values on the command line. See units.hpp.
 #include "cli/units.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <stdexcept>
 #include <utility>
+
+#include "smtp/ascii.hpp"  // header-only: cli links nothing of smtp/
 
 namespace cli {
 namespace {
@@ -15,15 +16,13 @@ constexpr std::uint64_t most_decimals = 1'000'000'000'000;  // 10^12: decimals p
 // Milliseconds in one unit of a duration (none: seconds); 0 for an unknown unit.
 std::uint64_t duration_unit(std::string_view text) {
     std::string unit(text);
-    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+    smtp::ascii::to_lower(unit);
     if (unit.empty() || unit == "s") return 1000;
     if (unit == "ms") return 1;
     if (unit == "m") return 60'000;
     if (unit == "h") return 3'600'000;
     return 0;
 }
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
@@ -32,7 +31,7 @@ std::uint64_t parse_size(std::string_view s) {
     auto r = std::from_chars(s.data(), s.data() + s.size(), n);
     if (r.ec != std::errc{} || r.ptr == s.data()) throw std::invalid_argument("bad size '" + std::string(s) + "'");
     std::string unit(r.ptr, s.data() + s.size());
-    for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+    smtp::ascii::to_lower(unit);
     std::uint64_t m = 0;
     if (unit.empty() || unit == "b")
         m = 1;
@@ -60,12 +59,12 @@ std::chrono::milliseconds parse_duration(std::string_view s) {
     std::uint64_t whole = 0, decimals = 0, scale = 1;  // the number is whole + decimals / scale
     bool digits = false, beyond = false;              // beyond: a nonzero decimal past the 12th
     std::size_t i = 0;
-    for (; i < s.size() && is_digit(s[i]); ++i, digits = true) {
+    for (; i < s.size() && smtp::ascii::is_digit(s[i]); ++i, digits = true) {
         if (whole > (UINT64_MAX - 9) / 10) throw std::invalid_argument("duration " + quoted + " is too large");
         whole = whole * 10 + std::uint64_t(s[i] - '0');
     }
     if (i < s.size() && s[i] == '.')
-        for (++i; i < s.size() && is_digit(s[i]); ++i, digits = true) {
+        for (++i; i < s.size() && smtp::ascii::is_digit(s[i]); ++i, digits = true) {
             if (scale < most_decimals)
                 decimals = decimals * 10 + std::uint64_t(s[i] - '0'), scale *= 10;
             else
