@@ -86,7 +86,7 @@ void connection::on_watchdog(const error_code& ec) {
 void connection::read() {
     if (!buf_) {
         cap_ = initial_read_buffer;
-        buf_ = std::make_unique<char[]>(cap_);
+        buf_ = std::make_unique_for_overwrite<char[]>(cap_);
     }
     reading_ = true;
     auto buffer = boost::asio::buffer(buf_.get() + len_, cap_ - len_);
@@ -123,15 +123,19 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     } else if (len_ > 0) {
         std::memmove(buf_.get(), buf_.get() + r.consumed, len_);
     }
+    // A body that fills the buffer goes on at full size at once (no read is spent on each doubling); between
+    // messages, a read that left the buffer mostly empty takes it back to its first size.
+    const auto ph = session_.current_phase();
+    const bool body = ph == smtp::phase::data || ph == smtp::phase::bdat;
     if (filled && cap_ < max_read_buffer)
-        resize_buffer(cap_ * 2);
-    else if (!filled && cap_ > initial_read_buffer && len_ <= initial_read_buffer / 2)
+        resize_buffer(body ? max_read_buffer : cap_ * 2);
+    else if (!filled && !body && cap_ > initial_read_buffer && len_ <= initial_read_buffer / 2)
         resize_buffer(initial_read_buffer);
     after_input();
 }
 
 void connection::resize_buffer(std::size_t cap) {
-    auto fresh = std::make_unique<char[]>(cap);
+    auto fresh = std::make_unique_for_overwrite<char[]>(cap);
     std::memcpy(fresh.get(), buf_.get(), len_);
     buf_ = std::move(fresh);
     cap_ = cap;

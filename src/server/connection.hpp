@@ -15,8 +15,9 @@
 
 namespace server {
 
-// The read buffer starts small (idle connections cost little), doubles while reads fill it, and goes back to
-// its first size when a read leaves it mostly empty (after a big message, or a slow sender).
+// The read buffer starts small (idle connections cost little) and grows while reads fill it (a message body at
+// once to the largest size); between messages it goes back to its first size when a read leaves it mostly
+// empty, so a connection that sent one big message does not keep 64 KiB.
 inline constexpr std::size_t initial_read_buffer = 4096;
 inline constexpr std::size_t max_read_buffer = 64 * 1024;
 // After our last reply, how long we wait for the client to close before we do (lingering close).
