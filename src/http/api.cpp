@@ -15,12 +15,16 @@ constexpr std::size_t default_limit = 50, max_limit = 1000;
 constexpr double default_wait_s = 30, max_wait_s = 300;
 constexpr method_set get = method(bhttp::verb::get), del = method(bhttp::verb::delete_);
 
+response make(const request& req, bhttp::status s, std::string body, std::string_view type = "application/json") {
+    return make_response(req, s, std::move(body), type);
+}
+
 response make(const request& req, const boost::json::value& body) {
-    return make_response(req, bhttp::status::ok, boost::json::serialize(body));
+    return make(req, bhttp::status::ok, boost::json::serialize(body));
 }
 
 response error(const request& req, bhttp::status s, std::string_view msg) {
-    return make_response(req, s, boost::json::serialize(boost::json::object{{"error", msg}}));
+    return make(req, s, boost::json::serialize(boost::json::object{{"error", msg}}));
 }
 
 // The captured message that a path's {id:uint} names, or nullptr.
@@ -88,13 +92,13 @@ void api::handle(const request& req, const boost::asio::any_io_executor& ex, res
 }
 
 void api::get_page(call& c) {
-    c.done(make_response(c.req, bhttp::status::ok, std::string(page_), "text/html; charset=utf-8"));
+    c.done(make(c.req, bhttp::status::ok, std::string(page_), "text/html; charset=utf-8"));
 }
 
 void api::get_health(call& c) { c.done(make(c.req, boost::json::object{{"status", "ok"}})); }
 
 void api::get_metrics(call& c) {
-    c.done(make_response(c.req, bhttp::status::ok, m_.text(), "text/plain; version=0.0.4; charset=utf-8"));
+    c.done(make(c.req, bhttp::status::ok, m_.text(), "text/plain; version=0.0.4; charset=utf-8"));
 }
 
 void api::get_flows(call& c) {
@@ -108,7 +112,7 @@ void api::delete_flows(call& c) {
     c.done(make(c.req, boost::json::object{{"reset", "all"}}));
 }
 
-void api::get_flow(call& c) { c.done(make_response(c.req, bhttp::status::ok, flow_json(h_.flows.get(c.args[0])))); }
+void api::get_flow(call& c) { c.done(make(c.req, bhttp::status::ok, flow_json(h_.flows.get(c.args[0])))); }
 
 void api::delete_flow(call& c) {
     h_.flows.reset(c.args[0]);
@@ -155,7 +159,7 @@ void api::get_message(call& c) {
 void api::get_raw(call& c) {
     auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
-    c.done(make_response(c.req, bhttp::status::ok, std::string(m->raw.view()), "message/rfc822"));
+    c.done(make(c.req, bhttp::status::ok, std::string(m->raw.view()), "message/rfc822"));
 }
 
 void api::wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,
@@ -198,8 +202,7 @@ void api::finish(const std::shared_ptr<waiter>& w, bool reached) {
     request req;
     req.version(w->version);
     req.keep_alive(true);
-    w->done(make_response(req, reached ? bhttp::status::ok : bhttp::status::request_timeout,
-                          flow_json(h_.flows.get(w->flow))));
+    w->done(make(req, reached ? bhttp::status::ok : bhttp::status::request_timeout, flow_json(h_.flows.get(w->flow))));
 }
 
 void api::cancel_waits() {
