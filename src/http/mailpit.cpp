@@ -235,24 +235,30 @@ std::vector<mailpit_api::message_ptr> mailpit_api::matching(const mailpit::searc
     return out;
 }
 
-void mailpit_api::search(call& c) {
+std::optional<mailpit::search_query> mailpit_api::search_of(call& c) {
     const auto* q = query_param(c.t);
-    if (!q) return c.done(text(c.req, bhttp::status::bad_request, "Error: no search query"));
+    if (!q) {
+        c.done(text(c.req, bhttp::status::bad_request, "Error: no search query"));
+        return std::nullopt;
+    }
     auto query = mailpit::parse_query(*q);
-    if (!query.unsupported.empty())
-        return c.done(not_implemented_response(c.req, "the search filter " + query.unsupported));
+    if (query.unsupported.empty()) return query;
+    c.done(not_implemented_response(c.req, "the search filter " + query.unsupported));
+    return std::nullopt;
+}
+
+void mailpit_api::search(call& c) {
+    auto query = search_of(c);
+    if (!query) return;
     auto all = store_.messages();
-    answer_page(c, all, matching(query, all));
+    answer_page(c, all, matching(*query, all));
 }
 
 void mailpit_api::delete_search(call& c) {
-    const auto* q = query_param(c.t);
-    if (!q) return c.done(text(c.req, bhttp::status::bad_request, "Error: no search query"));
-    auto query = mailpit::parse_query(*q);
-    if (!query.unsupported.empty())
-        return c.done(not_implemented_response(c.req, "the search filter " + query.unsupported));
+    auto query = search_of(c);
+    if (!query) return;
     std::vector<std::uint64_t> ids;
-    for (const auto& m : matching(query, store_.messages())) ids.push_back(m->id);
+    for (const auto& m : matching(*query, store_.messages())) ids.push_back(m->id);
     store_.remove(ids);
     c.done(text(c.req, bhttp::status::ok, "ok"));
 }

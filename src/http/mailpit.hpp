@@ -4,6 +4,7 @@
 // rows too, and answer 501 with a JSON {"Error"} naming them. The mapping is documented in the README.
 #pragma once
 #include <chrono>
+#include <optional>
 #include <span>
 
 #include "http/mailpit_search.hpp"
@@ -40,6 +41,8 @@ private:
 
     // The message an {ID} names: its number, or "latest" (the newest, or the newest that matches ?query=).
     message_ptr resolve(const call& c, std::string_view id);
+    // The search ?query= asks for; nothing when the request is answered already (400 no query, 501 a filter).
+    std::optional<mailpit::search_query> search_of(call& c);
     // The messages that match `q`, newest first.
     std::vector<message_ptr> matching(const mailpit::search_query& q, const std::vector<message_ptr>& all);
     // A page of summaries with the mailbox's counts (GET /api/v1/messages and /api/v1/search).
