@@ -25,7 +25,7 @@ std::shared_ptr<sink::captured_message> msg(std::string flow, std::size_t raw_si
 
 TEST_CASE("capture ring: bounded by count, oldest first out, ids increase") {
     sink::capture_ring r(3, 1 << 20);
-    for (int i = 0; i < 5; ++i) r.push(msg("f" + std::to_string(i % 2), 10));
+    for (int i = 0; i < 5; ++i) r.push(msg(i % 2 ? "f1" : "f0", 10));
     CHECK(r.count() == 3);
     CHECK(r.bytes() == 30);
     CHECK(r.evicted() == 2);
