@@ -140,7 +140,7 @@ std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
 }
 
 void mailpit_api::handle(const request& req, const boost::asio::any_io_executor&, responder done) {
-    auto t = parse_target(req.target());
+    auto t = parse_target(req.target(), true);  // as Go's URL.Query() reads it
     if (!t) return done(text(req, bhttp::status::bad_request, "bad percent-encoding in the URL"));
     std::vector<std::string_view> args;
     auto miss = bhttp::status::not_found;
