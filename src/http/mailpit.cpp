@@ -11,7 +11,6 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <charconv>
 #include <fstream>
-#include <limits>
 #include <map>
 #include <optional>
 #include <set>
