@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the doctest unit tests (which replay the
-# transcripts and fuzz crash files), the integration tests against the real daemon with real clients, and the
-# sample viewer page in headless Chromium.
+# transcripts and fuzz crash files), the integration tests against the real daemon with real clients, the
+# sample viewer page in headless Chromium, and Mailpit's npm client against the Mailpit-compatible API.
 # Ends with the line `tests: N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,10 @@ count "integration tests" 'integration: '
 # The sample viewer in headless Chromium: tests/page/run.sh prints "page: N passed, N failed".
 tests/page/run.sh 2>&1 | tee "$log"
 count "page test" 'page: '
+
+# Mailpit's own client (mailpit-api from npm): tests/mailpit/run.sh prints "mailpit: N passed, N failed".
+tests/mailpit/run.sh 2>&1 | tee "$log"
+count "mailpit test" 'mailpit: '
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -110,6 +110,8 @@ void add_sink_flags(cli::command_line& cl, const config& d) {
     cl.add()
         ("http-listen", "HTTP listener (JSON API, /metrics, the sample viewer) ADDR:PORT; repeatable",
             cxxopts::value<strings>()->default_value(listen_text(d.server.http_listen)))
+        ("mailpit-listen", "listener ADDR:PORT of the Mailpit-compatible API (Mailpit's /api/v1 over the capture "
+            "ring); repeatable; none by default", cxxopts::value<strings>())
         ("flow-key", "ordered extractors naming a message's flow: header:NAME, rcpt-tag, rcpt-domain, "
             "mail-from, mail-from-domain, helo, auth-user; or none",
             cxxopts::value<std::string>()->default_value(k.flow_key))
@@ -233,6 +235,7 @@ config read(const cli::command_line& cl) {
     auto& s = c.server;
     s.smtp_listen = listeners(cl, "smtp-listen");
     s.http_listen = listeners(cl, "http-listen");
+    if (cl.given("mailpit-listen")) s.mailpit_listen = listeners(cl, "mailpit-listen");  // no default: none
     read_tls_auth(cl, s);
     read_limits(cl, s);
     c.max_connections_given = cl.given("max-connections");

@@ -16,13 +16,7 @@ constexpr double default_wait_s = 30, max_wait_s = 300;
 constexpr method_set get = method(bhttp::verb::get), del = method(bhttp::verb::delete_);
 
 response make(const request& req, bhttp::status s, std::string body, std::string_view type = "application/json") {
-    response r{s, req.version()};
-    r.set(bhttp::field::content_type, type);
-    r.set(bhttp::field::cache_control, "no-store");
-    r.keep_alive(req.keep_alive());
-    r.body() = std::move(body);
-    r.prepare_payload();
-    return r;
+    return make_response(req, s, std::move(body), type);
 }
 
 response make(const request& req, const boost::json::value& body) {

@@ -2,9 +2,6 @@
 // long-poll waiters of GET /api/v1/flows/{flow}/wait, which are woken by the flow table when a message is counted
 // (no polling). An endpoint is a row in routes() and its handler.
 #pragma once
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/beast/http.hpp>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -12,22 +9,18 @@
 #include <vector>
 
 #include "http/routes.hpp"
+#include "http/service.hpp"
 #include "metrics/collector.hpp"
 #include "sink/sink.hpp"
 
 namespace http {
 
-namespace bhttp = boost::beast::http;
-using request = bhttp::request<bhttp::string_body>;
-using response = bhttp::response<bhttp::string_body>;
-using responder = std::function<void(response)>;
-
-class api {
+class api final : public service {
 public:
     api(sink::hub& h, const metrics::exposition& m, std::string_view page);
-    ~api();
+    ~api() override;
     // Answers `req` by calling `done` once: at once, or later on `ex` (wait).
-    void handle(const request& req, const boost::asio::any_io_executor& ex, responder done);
+    void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
     // Answers every pending wait as it stands (shutdown).
     void cancel_waits();
 

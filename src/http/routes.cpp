@@ -24,7 +24,7 @@ const std::string* target::param(std::string_view key) const {
     return nullptr;
 }
 
-std::optional<target> parse_target(std::string_view text) {
+std::optional<target> parse_target(std::string_view text, bool plus_is_space) {
     std::string path_form;
     if (text.empty() || text.front() != '/') {
         path_form = "/";
@@ -41,7 +41,7 @@ std::optional<target> parse_target(std::string_view text) {
     target t;
     for (auto segment : url->segments())
         if (!segment.empty()) t.path.push_back(std::move(segment));
-    for (auto p : url->params(urls::encoding_opts{}))  // no space_as_plus: '+' is a plus
+    for (auto p : url->params(urls::encoding_opts{plus_is_space}))
         if (!p.key.empty() || p.has_value) t.query.emplace_back(std::move(p.key), std::move(p.value));
     return t;
 }

@@ -24,8 +24,9 @@ struct target {
 
 // The target of a request, or nothing when its percent-encoding is bad. Characters RFC 3986 leaves out of a
 // path and query (a space, '"', '{', '#', bytes over 0x7f...) stand for themselves, and a target that is not a
-// path ('*', an absolute URL) is read as one, so it matches no route.
-std::optional<target> parse_target(std::string_view text);
+// path ('*', an absolute URL) is read as one, so it matches no route. A '+' in the query stays a plus, unless
+// `plus_is_space` (HTML form encoding, which Mailpit's clients use: URLSearchParams writes a space as '+').
+std::optional<target> parse_target(std::string_view text, bool plus_is_space = false);
 
 // A decimal number of at most 64 bits, digits only.
 bool parse_uint(std::string_view s, std::uint64_t& out);

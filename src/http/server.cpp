@@ -1,4 +1,4 @@
-// HTTP sessions: read a request, answer it through the api (now or, for a wait, later), keep-alive.
+// HTTP sessions: read a request, answer it through the listener's service (now or, for a wait, later), keep-alive.
 #include "http/server.hpp"
 
 #include <boost/beast/core.hpp>
@@ -14,7 +14,7 @@ constexpr std::size_t max_request_body = 16 * 1024;      // the API takes no bod
 
 class session final : public session_base, public std::enable_shared_from_this<session> {
 public:
-    session(tcp::socket s, api& a) : stream_(std::move(s)), api_(a) {}
+    session(tcp::socket s, service& a) : stream_(std::move(s)), service_(a) {}
 
     void run() { read(); }
     void close() override {
@@ -38,7 +38,7 @@ private:
         if (ec == bhttp::error::end_of_stream || ec) return close();
         req_ = parser_->release();
         stream_.expires_never();  // a wait may take minutes; the api answers it in time
-        api_.handle(req_, stream_.get_executor(), [self = shared_from_this()](response r) {
+        service_.handle(req_, stream_.get_executor(), [self = shared_from_this()](response r) {
             self->write(std::move(r));
         });
     }
@@ -55,7 +55,7 @@ private:
     }
 
     beast::tcp_stream stream_;
-    api& api_;
+    service& service_;
     beast::flat_buffer buf_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     request req_;
@@ -64,7 +64,7 @@ private:
 
 }  // namespace
 
-listener::listener(boost::asio::io_context& ctx, api& a) : ctx_(ctx), api_(a) {}
+listener::listener(boost::asio::io_context& ctx, service& s) : ctx_(ctx), service_(s) {}
 
 listener::~listener() = default;
 
@@ -76,7 +76,7 @@ void listener::accept(tcp::acceptor& a) {
     a.async_accept([this, &a](beast::error_code ec, tcp::socket s) {
         if (stopped_ || ec == boost::asio::error::operation_aborted) return;
         if (!ec) {
-            auto sess = std::make_shared<session>(std::move(s), api_);
+            auto sess = std::make_shared<session>(std::move(s), service_);
             attach(*sess);
             sess->run();
             return accept(a);

@@ -86,6 +86,12 @@ server::server(const settings& s)
         bind_everywhere("smtps", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), true); });
     for (const auto& l : s.http_listen)
         bind_everywhere("http", l, [this](std::size_t i, auto a) { http_[i]->adopt(std::move(a)); });
+    if (!s.mailpit_listen.empty()) {
+        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub);
+        for (auto& w : workers_) mailpit_http_.push_back(std::make_unique<http::listener>(w->context(), *mailpit_));
+    }
+    for (const auto& l : s.mailpit_listen)
+        bind_everywhere("mailpit", l, [this](std::size_t i, auto a) { mailpit_http_[i]->adopt(std::move(a)); });
     state_.hub.flows.set_full_warning([](std::size_t max) {
         log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});
     });
@@ -107,6 +113,7 @@ void server::run() {
     wait_for_reload();
     for (auto& w : workers_) w->start_accepting();
     for (auto& h : http_) h->start();
+    for (auto& h : mailpit_http_) h->start();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([w = workers_[i].get()] { w->run(); });
     workers_[0]->run();
@@ -132,7 +139,10 @@ void server::on_signal(const boost::system::error_code& ec, int sig) {
     for (auto& w : workers_) asio::post(w->context(), [w = w.get()] { w->drain(); });
     api_->cancel_waits();
     for (std::size_t i = 0; i < workers_.size(); ++i)
-        asio::post(workers_[i]->context(), [h = http_[i].get()] { h->stop(); });
+        asio::post(workers_[i]->context(), [this, i] {
+            http_[i]->stop();
+            if (!mailpit_http_.empty()) mailpit_http_[i]->stop();
+        });
     // A second signal while draining stops waiting for sessions.
     signals_->async_wait([this](const boost::system::error_code& e, int) {
         if (e) return;

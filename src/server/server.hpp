@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "http/api.hpp"
+#include "http/mailpit.hpp"
 #include "http/server.hpp"
 #include "metrics/collector.hpp"
 #include "server/settings.hpp"
@@ -41,6 +42,8 @@ private:
     std::unique_ptr<metrics::exposition> metrics_;
     std::unique_ptr<http::api> api_;
     std::vector<std::unique_ptr<http::listener>> http_;  // one per worker
+    std::unique_ptr<http::mailpit_api> mailpit_;         // with --mailpit-listen only
+    std::vector<std::unique_ptr<http::listener>> mailpit_http_;  // one per worker, with --mailpit-listen only
     std::unique_ptr<asio::signal_set> signals_;
     std::unique_ptr<asio::signal_set> hangup_;  // SIGHUP: reload the TLS pair
 };

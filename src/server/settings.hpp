@@ -21,6 +21,7 @@ struct settings {
     std::vector<listen_address> smtp_listen{{"127.0.0.1", 2525}};
     std::vector<listen_address> http_listen{{"127.0.0.1", 8025}};
     std::vector<listen_address> smtps_listen;  // implicit TLS (RFC 8314)
+    std::vector<listen_address> mailpit_listen;  // the Mailpit-compatible API; none by default
     std::string tls_cert, tls_key;            // PEM files; both empty: a self-signed pair for the hostname
     std::chrono::milliseconds tls_handshake_timeout{10'000};
     enum class auth_mode { none, any, users } auth = auth_mode::none;

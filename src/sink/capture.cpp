@@ -41,11 +41,16 @@ std::vector<std::shared_ptr<const captured_message>> capture_ring::list(std::str
     return out;
 }
 
+// Where message `id` is in the queue (ids increase along it), or end().
+capture_ring::queue::const_iterator capture_ring::find_locked(std::uint64_t id) const {
+    auto it = std::lower_bound(q_.begin(), q_.end(), id, [](const auto& m, std::uint64_t v) { return m->id < v; });
+    return it != q_.end() && (*it)->id == id ? it : q_.end();
+}
+
 std::shared_ptr<const captured_message> capture_ring::get(std::uint64_t id) const {
     std::lock_guard lock(mutex_);
-    auto it = std::lower_bound(q_.begin(), q_.end(), id, [](const auto& m, std::uint64_t v) { return m->id < v; });
-    if (it == q_.end() || (*it)->id != id) return nullptr;
-    return *it;
+    auto it = find_locked(id);
+    return it == q_.end() ? nullptr : *it;
 }
 
 std::size_t capture_ring::clear() {
@@ -55,6 +60,19 @@ std::size_t capture_ring::clear() {
     bytes_ = 0;
     places_.clear();
     quota_epoch_.fetch_add(1, std::memory_order_release);
+    return n;
+}
+
+std::size_t capture_ring::remove(std::span<const std::uint64_t> ids) {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (auto id : ids) {
+        auto it = find_locked(id);
+        if (it == q_.end()) continue;
+        bytes_ -= (*it)->raw.size();
+        q_.erase(it);
+        ++n;
+    }
     return n;
 }
 

@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,6 +38,8 @@ public:
     std::shared_ptr<const captured_message> get(std::uint64_t id) const;
     // Empties the ring (and restarts the first-per-flow quota); returns how many were dropped.
     std::size_t clear();
+    // Drops the messages with these ids (ids not in the ring are skipped); returns how many were dropped.
+    std::size_t remove(std::span<const std::uint64_t> ids);
 
     // First-per-flow sampling: takes one of the flow's `quota` places; false once they are all taken.
     bool take_first_place(std::string_view flow, std::size_t quota);
@@ -59,12 +62,14 @@ public:
     std::uint64_t cut() const noexcept { return cut_.load(std::memory_order_relaxed); }
 
 private:
+    using queue = std::deque<std::shared_ptr<const captured_message>>;
     void evict_locked();
+    queue::const_iterator find_locked(std::uint64_t id) const;
 
     const std::size_t max_messages_;
     const std::uint64_t max_bytes_;
     mutable std::mutex mutex_;
-    std::deque<std::shared_ptr<const captured_message>> q_;  // oldest first, ids increasing
+    queue q_;  // oldest first, ids increasing
     std::uint64_t bytes_ = 0, evicted_ = 0, next_id_ = 1;
     std::unordered_map<std::string, std::size_t> places_;  // first-per-flow places taken, by flow
     std::atomic<std::uint64_t> quota_epoch_{1};

@@ -4,11 +4,5 @@
 # Ends with the line `page: N passed, N failed`; exit code 0 only if every check passed.
 set -uo pipefail
 cd "$(dirname "$0")"
-if [ ! -f node_modules/playwright-core/package.json ]; then
-  if ! timeout 120 npm ci --no-audit --no-fund --loglevel=error >&2; then
-    echo "page test: npm ci failed (is the npm registry reachable?)"
-    echo "page: 0 passed, 1 failed"
-    exit 1
-  fi
-fi
+../npm-ci.sh playwright-core page || exit 1
 exec timeout -k 5 70 node page-test.mjs --binary ../../build/smtp-blackhole "$@"

@@ -25,7 +25,7 @@ std::shared_ptr<sink::captured_message> msg(std::string flow, std::size_t raw_si
 
 TEST_CASE("capture ring: bounded by count, oldest first out, ids increase") {
     sink::capture_ring r(3, 1 << 20);
-    for (int i = 0; i < 5; ++i) r.push(msg("f" + std::to_string(i % 2), 10));
+    for (int i = 0; i < 5; ++i) r.push(msg(i % 2 ? "f1" : "f0", 10));
     CHECK(r.count() == 3);
     CHECK(r.bytes() == 30);
     CHECK(r.evicted() == 2);
@@ -57,6 +57,25 @@ TEST_CASE("capture ring: bounded by bytes; a message larger than the ring is not
     CHECK(r.clear() == 2);
     CHECK(r.count() == 0);
     CHECK(r.bytes() == 0);
+}
+
+TEST_CASE("capture ring: remove by ids drops those and keeps order, bytes and later ids") {
+    sink::capture_ring r(10, 1000);
+    for (int i = 0; i < 4; ++i) r.push(msg("a", std::size_t(10 + i)));  // ids 1..4, 10..13 bytes
+    const std::uint64_t ids[] = {3, 1, 7, 3};
+    CHECK(r.remove(ids) == 2);
+    CHECK(r.count() == 2);
+    CHECK(r.bytes() == 11 + 13);
+    CHECK(r.evicted() == 0);
+    CHECK(r.get(1) == nullptr);
+    CHECK(r.get(3) == nullptr);
+    auto all = r.list("", 10);
+    REQUIRE(all.size() == 2);
+    CHECK(all[0]->id == 4);
+    CHECK(all[1]->id == 2);
+    r.push(msg("a", 1));
+    CHECK(r.list("", 1)[0]->id == 5);
+    CHECK(r.remove({}) == 0);
 }
 
 TEST_CASE("capture ring: first-per-flow places, restarted by clear") {

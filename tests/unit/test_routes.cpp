@@ -44,6 +44,9 @@ TEST_CASE("target: query parameters are decoded, '+' stays a plus, the first of 
     CHECK(*t->param("empty") == "");
     CHECK(*t->param("bare") == "");
     CHECK(t->param("nope") == nullptr);
+    auto form = http::parse_target("/api/v1/search?query=subject:%22a+b%22%2Bc+d", true);  // form encoding
+    REQUIRE(form);
+    CHECK(*form->param("query") == "subject:\"a b\"+c d");
 }
 
 TEST_CASE("routes: literal segments, captures, numbers, and 404 against 405") {

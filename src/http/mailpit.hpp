@@ -1,0 +1,56 @@
+// The Mailpit-compatible API (--mailpit-listen): the part of Mailpit's v1 REST API that test suites use, with
+// Mailpit's paths, JSON field names and shapes, over the same capture ring as the main API. Message IDs are the
+// ring's numeric ids as strings. An endpoint is a row in routes(); Mailpit endpoints not implemented here have
+// rows too, and answer 501 with a JSON {"Error"} naming them. The mapping is documented in the README.
+#pragma once
+#include <chrono>
+#include <optional>
+#include <span>
+
+#include "http/mailpit_search.hpp"
+#include "http/mailpit_store.hpp"
+#include "http/routes.hpp"
+#include "http/service.hpp"
+#include "sink/sink.hpp"
+
+namespace http {
+
+class mailpit_api final : public service {
+public:
+    explicit mailpit_api(sink::hub& h);
+    void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
+
+private:
+    struct call;  // one request on its way to its handler
+    using handler = void (mailpit_api::*)(call&);
+    using message_ptr = mailpit::store::message_ptr;
+    static std::span<const route<handler>> routes();
+
+    void get_live(call& c);
+    void get_info(call& c);
+    void get_messages(call& c);
+    void delete_messages(call& c);
+    void search(call& c);
+    void delete_search(call& c);
+    void get_message(call& c);
+    void get_headers(call& c);
+    void get_raw(call& c);
+    void get_part(call& c);
+    void get_view(call& c);
+    void not_implemented(call& c);
+
+    // The message an {ID} names: its number, or "latest" (the newest, or the newest that matches ?query=).
+    message_ptr resolve(const call& c, std::string_view id);
+    // The search ?query= asks for; nothing when the request is answered already (400 no query, 501 a filter).
+    std::optional<mailpit::search_query> search_of(call& c);
+    // The messages that match `q`, newest first.
+    std::vector<message_ptr> matching(const mailpit::search_query& q, const std::vector<message_ptr>& all);
+    // A page of summaries with the mailbox's counts (GET /api/v1/messages and /api/v1/search).
+    void answer_page(call& c, const std::vector<message_ptr>& all, const std::vector<message_ptr>& matched);
+
+    sink::hub& h_;
+    mailpit::store store_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace http

@@ -1,0 +1,29 @@
+// What an HTTP listener hands each request to: the API (http::api) or the Mailpit-compatible API
+// (http::mailpit), each with its own route table. Also the one place that shapes a response (status, type,
+// no caching, keep-alive as asked). No I/O here: the listener's sessions read and write.
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace http {
+
+namespace bhttp = boost::beast::http;
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+using responder = std::function<void(response)>;
+
+class service {
+public:
+    virtual ~service() = default;
+    // Answers `req` by calling `done` once: at once, or later on `ex`.
+    virtual void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) = 0;
+};
+
+// A response to `req` with this status, body and Content-Type, marked not to be cached.
+response make_response(const request& req, bhttp::status s, std::string body,
+                       std::string_view type = "application/json");
+
+}  // namespace http

@@ -1,0 +1,150 @@
+"""The Mailpit-compatible API's surface (--mailpit-listen): its listeners and their log lines, /livez and /readyz,
+the 501 answers naming each Mailpit endpoint and search filter that is not implemented, its 400/404/405 answers,
+one capture ring shared with the main API (a delete through either is seen by both), and the flag's errors.
+The client flows themselves (list, search, read, parts, delete, info) are run by Mailpit's own npm client in
+tests/mailpit/."""
+import json
+
+from api import FlowTest
+from daemon import listen_endpoints, run_binary
+from http_client import http_request
+from messages import flow_message
+from parsers import parse_kv
+
+NOT_IMPLEMENTED = " is not implemented by smtp-blackhole's Mailpit-compatible API"
+
+
+class MailpitTest(FlowTest):
+    def begin_mailpit(self, *listen: str, args=()):
+        d = self.begin(*[a for l in (listen or ('127.0.0.1:0',)) for a in ('--mailpit-listen', l)], *args)
+        d.mailpit = listen_endpoints(d.lines, 'mailpit')
+        self.assertEqual(len(d.mailpit), len(listen or ('127.0.0.1:0',)), d.lines)
+        return d
+
+    def mp(self, d, method: str, path: str, body: bytes | None = None):
+        return http_request(d.mailpit[0][1], method, path, body=body)
+
+    def assertText(self, r, status: int, body: bytes, what: str):
+        self.assertEqual((r.status, r.content_type, r.body), (status, 'text/plain; charset=utf-8', body), what)
+
+
+class TestListeners(MailpitTest):
+    def test_each_listener_logged_once_and_probes_answer(self):
+        d = self.begin_mailpit('127.0.0.1:0', '127.0.0.1:0', '[::1]:0')
+        lines = [parse_kv(l) for l in d.lines if parse_kv(l).get('proto') == 'mailpit']
+        self.assertEqual(len(lines), 3, d.lines)
+        for (host, port), kv, shown in zip(d.mailpit, lines, ('127.0.0.1', '127.0.0.1', '[::1]')):
+            self.assertNotEqual(port, 0)
+            self.assertEqual((kv['level'], kv['msg'], kv['addr']),
+                             ('info', f'listening mailpit {shown}:{port}', f'{shown}:{port}'))
+        self.assertEqual(len({p for _, p in d.mailpit}), 3, d.mailpit)
+        for _, port in d.mailpit[:2]:
+            for path in ('/livez', '/readyz'):
+                r = http_request(port, 'GET', path)
+                self.assertText(r, 200, b'', path)
+            self.assertEqual(json.loads(http_request(port, 'GET', '/api/v1/messages').body)['total'], 0)
+        # The main API is not served on a Mailpit port, nor the Mailpit API on the main one.
+        self.assertText(self.mp(d, 'GET', '/healthz'), 404, b'404 page not found', '/healthz')
+        self.assertEqual(self.request(d, 'GET', '/livez').status, 404)
+
+    def test_no_mailpit_listener_by_default(self):
+        d = self.begin()
+        self.assertEqual([l for l in d.lines if 'mailpit' in l], [], d.lines)
+
+    def test_bad_flag_values_exit_2_with_one_line(self):
+        for value in ('nonsense', '127.0.0.1:99999', '127.0.0.1', 'localhost:8025', '[::1]', ''):
+            with self.subTest(value=value):
+                self.assertExit2OneLine(['--smtp-listen', '127.0.0.1:0', '--mailpit-listen', value])
+
+    def test_port_in_use_cannot_start(self):
+        d = self.begin_mailpit()
+        self.assertExit2OneLine(['--smtp-listen', '127.0.0.1:0', '--mailpit-listen', f'127.0.0.1:{d.mailpit[0][1]}'],
+                                'smtp-blackhole: cannot start: cannot listen on 127.0.0.1:', logs_allowed=True)
+
+
+class TestAnswers(MailpitTest):
+    def test_endpoints_not_implemented_answer_501_naming_them(self):
+        d = self.begin_mailpit()
+        self.deliver(d, flow_message('f', 'one'))
+        cases = [
+            ('PUT', '/api/v1/messages', 'PUT /api/v1/messages'),
+            ('POST', '/api/v1/send', 'POST /api/v1/send'),
+            ('GET', '/api/v1/tags', 'GET /api/v1/tags'),
+            ('PUT', '/api/v1/tags', 'PUT /api/v1/tags'),
+            ('PUT', '/api/v1/tags/x', 'PUT /api/v1/tags/{tag}'),
+            ('DELETE', '/api/v1/tags/x', 'DELETE /api/v1/tags/{tag}'),
+            ('GET', '/api/v1/chaos', 'GET /api/v1/chaos'),
+            ('PUT', '/api/v1/chaos', 'PUT /api/v1/chaos'),
+            ('GET', '/api/v1/webui', 'GET /api/v1/webui'),
+            ('GET', '/api/v1/swagger.json', 'GET /api/v1/swagger.json'),
+            ('GET', '/api/events', 'GET /api/events'),
+            ('GET', '/api/v1/message/1/part/1/thumb', 'GET /api/v1/message/{id}/part/{part}/thumb'),
+            ('GET', '/api/v1/message/1/html-check', 'GET /api/v1/message/{id}/html-check'),
+            ('GET', '/api/v1/message/latest/link-check', 'GET /api/v1/message/{id}/link-check'),
+            ('GET', '/api/v1/message/1/sa-check', 'GET /api/v1/message/{id}/sa-check'),
+            ('POST', '/api/v1/message/1/release', 'POST /api/v1/message/{id}/release'),
+            ('GET', '/api/v1/search?query=after:2024-01-01', 'the search filter after:'),
+            ('GET', '/api/v1/search?query=hello%20-before:2024-01-01', 'the search filter before:'),
+            ('DELETE', '/api/v1/search?query=larger:1M', 'the search filter larger:'),
+            ('GET', '/api/v1/search?query=SMALLER:1k', 'the search filter smaller:'),
+        ]
+        for method, path, what in cases:
+            with self.subTest(method=method, path=path):
+                r = self.mp(d, method, path, body=b'{}' if method in ('PUT', 'POST') else None)
+                self.assertEqual((r.status, r.content_type), (501, 'application/json'), r)
+                self.assertEqual(r.json(), {'Error': what + NOT_IMPLEMENTED})
+        self.assertEqual(json.loads(self.mp(d, 'GET', '/api/v1/messages').body)['total'], 1, 'nothing deleted')
+
+    def test_errors_as_mailpit_gives_them(self):
+        d = self.begin_mailpit()
+        self.assertText(self.mp(d, 'GET', '/api/v1/message/latest'), 404, b'Message not found', 'latest, empty')
+        self.deliver(d, flow_message('f', 'one'))
+        cases = [
+            ('GET', '/nope', None, 404, b'404 page not found'),
+            ('GET', '/api/v1/message/999', None, 404, b'Message not found'),
+            ('GET', '/api/v1/message/abc/raw', None, 404, b'Message not found'),
+            ('GET', '/api/v1/message/1/part/9', None, 404, b'Message part not found'),
+            ('GET', '/view/1.pdf', None, 404, b'404 page not found'),
+            ('GET', '/view/999.txt', None, 404, b'Message not found'),
+            ('GET', '/view/1.html', None, 404, b'This message does not contain a HTML part'),
+            ('GET', '/api/v1/search', None, 400, b'Error: no search query'),
+            ('GET', '/api/v1/search?query=%20%20', None, 400, b'Error: no search query'),
+            ('DELETE', '/api/v1/search', None, 400, b'Error: no search query'),
+            ('POST', '/api/v1/info', None, 405, b'Method Not Allowed'),
+            ('DELETE', '/api/v1/messages', b'{"IDs": [', 400, None),
+        ]
+        for method, path, body, status, text in cases:
+            with self.subTest(method=method, path=path):
+                r = self.mp(d, method, path, body)
+                if text is None:
+                    self.assertEqual(r.status, status, r)
+                    self.assertTrue(r.body.startswith(b'invalid JSON body: '), r)
+                else:
+                    self.assertText(r, status, text, f'{method} {path}')
+        self.assertEqual(json.loads(self.mp(d, 'GET', '/api/v1/messages').body)['total'], 1, 'nothing deleted')
+
+    def test_one_ring_with_the_main_api(self):
+        d = self.begin_mailpit()
+        for i in range(3):
+            self.deliver(d, flow_message(f'flow{i % 2}', f'subject {i}'))
+        main_ids = [m['id'] for m in self.captured(d, 3)]
+        body = json.loads(self.mp(d, 'GET', '/api/v1/messages').body)
+        self.assertEqual([m['ID'] for m in body['messages']], [str(i) for i in main_ids])
+        self.assertEqual([m['Tags'] for m in body['messages']], [['flow0'], ['flow1'], ['flow0']])
+        self.assertEqual((body['total'], body['unread'], body['tags']), (3, 3, ['flow0', 'flow1']))
+        # Delete one by ID (a string, as Mailpit's IDs are; an unknown one is skipped) through the Mailpit API.
+        r = self.mp(d, 'DELETE', '/api/v1/messages', json.dumps({'IDs': [str(main_ids[1]), '777']}).encode())
+        self.assertText(r, 200, b'ok', 'delete by IDs')
+        self.assertEqual([m['id'] for m in self.messages(d)], [main_ids[0], main_ids[2]])
+        # Emptied through the main API: the Mailpit API sees an empty mailbox.
+        self.assertEqual(self.get_json(d, '/api/v1/messages', method='DELETE'), {'deleted': 2})
+        body = json.loads(self.mp(d, 'GET', '/api/v1/messages').body)
+        self.assertEqual((body['total'], body['messages'], body['tags']), (0, [], []))
+        # And the other way round: DELETE with no body empties the ring the main API reads.
+        self.deliver(d, flow_message('flow0', 'again'))
+        self.assertEqual(len(self.captured(d, 1)), 1)
+        self.assertText(self.mp(d, 'DELETE', '/api/v1/messages'), 200, b'ok', 'delete all')
+        self.assertEqual(self.messages(d), [])
+        info = json.loads(self.mp(d, 'GET', '/api/v1/info').body)
+        self.assertEqual((info['Messages'], info['RuntimeStats']['MessagesDeleted'],
+                          info['RuntimeStats']['SMTPAccepted']), (0, 2, 4))
