@@ -15,11 +15,18 @@ std::string bytes_of(GMimeStream* mem) {
     return std::string(reinterpret_cast<const char*>(a->data), a->len);
 }
 
-// Writes what a leaf part holds, its transfer encoding undone (a message/rfc822 part: the message).
+struct format_options_free {
+    void operator()(GMimeFormatOptions* o) const noexcept { g_mime_format_options_free(o); }
+};
+
+// Writes what a leaf part holds, its transfer encoding undone (a message/rfc822 part: the message, written by
+// GMime with CRLF line ends as SMTP carried it; GMime's default would be LF).
 void write_content(GMimeObject* part, GMimeStream* to) {
     if (GMIME_IS_MESSAGE_PART(part)) {
+        std::unique_ptr<GMimeFormatOptions, format_options_free> crlf(g_mime_format_options_new());
+        g_mime_format_options_set_newline_format(crlf.get(), GMIME_NEWLINE_FORMAT_DOS);
         if (GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part)))
-            g_mime_object_write_to_stream(GMIME_OBJECT(m), nullptr, to);
+            g_mime_object_write_to_stream(GMIME_OBJECT(m), crlf.get(), to);
     } else if (GMIME_IS_PART(part)) {
         if (GMimeDataWrapper* w = g_mime_part_get_content(GMIME_PART(part))) g_mime_data_wrapper_write_to_stream(w, to);
     }

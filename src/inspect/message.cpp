@@ -48,14 +48,14 @@ void read_fields(GMimeMessage* m, message_view& v) {
 
 }  // namespace
 
-message_view parse(std::string_view raw) {
+message_view parse(std::string_view raw, depth d) {
     message_view v;
     auto m = gm::parse_message(raw);
     if (!m) return v;
     read_fields(m.get(), v);
-    bool have_text = false, have_html = false;
+    bool have_text = false, have_html = d == depth::summary;
     for (auto& n : detail::tree(m.get())) {
-        if (!detail::is_container(n)) n.info.size = gm::content_size(n.object);
+        if (d == depth::whole && !detail::is_container(n)) n.info.size = gm::content_size(n.object);
         if (n.info.attachment) ++v.attachments;
         if (!have_text && detail::is_body(n, "text/plain")) {
             v.text = gm::content_utf8(GMIME_PART(n.object));

@@ -47,8 +47,12 @@ struct message_view {
     std::size_t attachments = 0;  // parts with `attachment`
 };
 
+// How much parse() reads: everything, or what a message list and a search need (the parts' sizes stay 0 and
+// `html` empty, which saves decoding every part).
+enum class depth { whole, summary };
+
 // Parses `raw` (a whole or truncated message). Never throws.
-message_view parse(std::string_view raw);
+message_view parse(std::string_view raw, depth d = depth::whole);
 
 struct part_content {
     part_info info;

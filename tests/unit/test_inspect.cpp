@@ -238,3 +238,16 @@ TEST_CASE("inspect: every cut of every corpus file, and random bytes, parse with
         CHECK(v.parts.size() >= 1);
     }
 }
+
+TEST_CASE("inspect: a message/rfc822 part is a leaf whose content is the message, with CRLF line ends") {
+    const auto inner = corpus("nodemailer_related.eml");
+    const std::string outer = "Subject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=f\r\n\r\n"
+                              "--f\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+                              "--f\r\nContent-Type: message/rfc822\r\n\r\n" + inner + "\r\n--f--\r\n";
+    auto v = inspect::parse(outer);
+    CHECK(v.text == "see below");
+    CHECK(v.attachments == 1);
+    CHECK(v.parts == std::vector<part_info>{container("", "multipart/mixed"), leaf("1", "text/plain", "", "", 9),
+                                            leaf("2", "message/rfc822", "", "", inner.size(), "", "", "", true)});
+    CHECK(part_data(outer, "2") == inner);
+}

@@ -43,15 +43,16 @@ inspect::message_view view() {
     return v;
 }
 
-sink::captured_message captured() {
-    sink::captured_message m;
-    m.id = 7;
-    m.received_ms = 1'700'000'001'234;
-    m.flow = "invoice";
-    m.mail_from = "bounce@shop.example";
-    m.rcpt_to = {"alice@example.net", "carol@example.net", "audit@shop.example"};
-    m.size = 5000;
-    m.raw = sink::byte_buffer(std::string("Subject: Your Invoice 42\r\nX-Flow: invoice\r\n\r\nbody\r\n"));
+// (Held by a shared_ptr, as the ring holds it: a captured message keeps its derived data and does not move.)
+std::shared_ptr<sink::captured_message> captured() {
+    auto m = std::make_shared<sink::captured_message>();
+    m->id = 7;
+    m->received_ms = 1'700'000'001'234;
+    m->flow = "invoice";
+    m->mail_from = "bounce@shop.example";
+    m->rcpt_to = {"alice@example.net", "carol@example.net", "audit@shop.example"};
+    m->size = 5000;
+    m->raw = sink::byte_buffer(std::string("Subject: Your Invoice 42\r\nX-Flow: invoice\r\n\r\nbody\r\n"));
     return m;
 }
 
@@ -93,7 +94,7 @@ TEST_CASE("mailpit: parts are body, inline or attachment as Mailpit lists them")
 }
 
 TEST_CASE("mailpit: a summary: addresses, Bcc from the envelope, counts, snippet, search text") {
-    auto s = mp::summarize(captured(), view());
+    auto s = mp::summarize(*captured(), view());
     CHECK(s.from.name == "Shop Team");
     CHECK(s.to.size() == 1);
     REQUIRE(s.bcc.size() == 1);  // carol is named in Cc (in another case), alice in To
@@ -138,7 +139,7 @@ TEST_CASE("mailpit: search terms") {
 }
 
 TEST_CASE("mailpit: matching a summary") {
-    auto s = mp::summarize(captured(), view());
+    auto s = mp::summarize(*captured(), view());
     auto match = [&](std::string_view q, bool read = false) {
         return mp::matches(mp::parse_query(q), s, "invoice", read);
     };
@@ -179,7 +180,8 @@ TEST_CASE("mailpit: header names as Go writes them") {
 }
 
 TEST_CASE("mailpit: a summary and a message in Mailpit's shape") {
-    auto m = captured();
+    auto mp_ = captured();
+    const auto& m = *mp_;
     auto v = view();
     auto s = mp::summarize(m, v);
     CHECK(boost::json::serialize(mp::summary_json(m, s, true)) ==
@@ -206,7 +208,8 @@ TEST_CASE("mailpit: a summary and a message in Mailpit's shape") {
 }
 
 TEST_CASE("mailpit: Return-Path and List-Unsubscribe come from the header when it has them") {
-    auto m = captured();
+    auto mp_ = captured();
+    auto& m = *mp_;
     m.raw = sink::byte_buffer(std::string("Return-Path: <rp@shop.example>\r\nList-Unsubscribe: <mailto:u@shop.example>,"
                                           "\r\n <https://shop.example/u?x=1>\r\nList-Unsubscribe-Post: "
                                           "List-Unsubscribe=One-Click\r\n\r\n"));
