@@ -6,7 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <cmath>
 
+#include "http/download.hpp"
 #include "http/render.hpp"
+#include "inspect/message.hpp"
+#include "inspect/search.hpp"
 
 namespace http {
 namespace {
@@ -85,6 +88,7 @@ std::span<const route<api::handler>> api::routes() {
         {del, "/api/v1/messages", &api::delete_messages},
         {get, "/api/v1/messages/{id:uint}", &api::get_message},
         {get, "/api/v1/messages/{id:uint}/raw", &api::get_raw},
+        {get, "/api/v1/messages/{id:uint}/parts/{part}", &api::get_part},
     };
     return table;
 }
@@ -148,13 +152,21 @@ void api::wait_flow(call& c) {
          std::move(c.done));
 }
 
+// GET /api/v1/messages?flow=F&rcpt=A&from=A&subject=T&q=T&limit=N&before=ID: the search, newest first.
 void api::get_messages(call& c) {
+    inspect::query q;
     std::uint64_t limit = default_limit;
     if (auto* v = c.t.param("limit"); v && (!parse_uint(*v, limit) || limit == 0 || limit > max_limit))
         return c.done(error(c.req, bhttp::status::bad_request, "limit must be 1 to 1000"));
-    auto* flow = c.t.param("flow");
+    q.limit = limit;
+    if (auto* v = c.t.param("before"); v && !parse_uint(*v, q.before))
+        return c.done(error(c.req, bhttp::status::bad_request, "before must be a message id"));
+    const std::pair<std::string_view, std::string*> filters[] = {
+        {"flow", &q.flow}, {"rcpt", &q.rcpt}, {"from", &q.from}, {"subject", &q.subject}, {"q", &q.text}};
+    for (const auto& [key, field] : filters)
+        if (auto* v = c.t.param(key)) *field = *v;
     boost::json::array list;
-    for (const auto& m : h_.ring.list(flow ? *flow : "", limit)) list.push_back(message_object(*m, false));
+    for (const auto& hit : inspect::search(h_.ring, q)) list.push_back(message_object(*hit.message, *hit.info));
     c.done(make(c.req, boost::json::object{{"messages", std::move(list)}}));
 }
 
@@ -166,13 +178,24 @@ void api::delete_messages(call& c) {
 void api::get_message(call& c) {
     auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
-    c.done(make(c.req, message_object(*m, true)));
+    c.done(make(c.req, message_detail(*m, inspect::parse(m->raw.view()))));
 }
 
 void api::get_raw(call& c) {
     auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
     c.done(make(c.req, bhttp::status::ok, std::string(m->raw.view()), "message/rfc822"));
+}
+
+// GET /api/v1/messages/{id}/parts/{part}: one leaf part, its transfer encoding undone, as a download.
+void api::get_part(call& c) {
+    auto m = message_at(h_.ring, c.args[0]);
+    if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
+    auto p = inspect::part(m->raw.view(), c.args[1]);
+    if (!p) return c.done(error(c.req, bhttp::status::not_found, "no such part"));
+    auto r = make(c.req, bhttp::status::ok, std::move(p->data), part_content_type(p->info));
+    if (auto d = part_disposition(p->info); !d.empty()) r.set(bhttp::field::content_disposition, d);
+    c.done(std::move(r));
 }
 
 void api::wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,

@@ -48,6 +48,7 @@ private:
     void delete_messages(call& c);
     void get_message(call& c);
     void get_raw(call& c);
+    void get_part(call& c);
 
     struct waiter;
     void wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,

@@ -50,7 +50,42 @@ boost::json::object flow_object(const sink::flow_view& f) {
     return o;
 }
 
-boost::json::object message_object(const sink::captured_message& m, bool with_headers) {
+namespace {
+
+// "" as null, any other text as a JSON string.
+boost::json::value text_or_null(std::string_view s) {
+    return s.empty() ? boost::json::value(nullptr) : boost::json::value(utf8_text(s));
+}
+
+boost::json::object address_object(const inspect::address& a) {
+    return {{"name", utf8_text(a.name)}, {"address", utf8_text(a.address)}};
+}
+
+boost::json::value address_value(const std::optional<inspect::address>& a) {
+    return a ? boost::json::value(address_object(*a)) : boost::json::value(nullptr);
+}
+
+boost::json::array address_list(const std::vector<inspect::address>& list) {
+    boost::json::array out;
+    for (const auto& a : list) out.push_back(address_object(a));
+    return out;
+}
+
+boost::json::object part_object(const inspect::part_info& p) {
+    return {{"id", text_or_null(p.id)},
+            {"content_type", text_or_null(p.content_type)},
+            {"charset", text_or_null(p.charset)},
+            {"transfer_encoding", text_or_null(p.transfer_encoding)},
+            {"size", p.size},
+            {"filename", text_or_null(p.filename)},
+            {"disposition", text_or_null(p.disposition)},
+            {"content_id", text_or_null(p.content_id)},
+            {"attachment", p.attachment}};
+}
+
+// The fields of MSG; the decoded ones given by the caller.
+boost::json::object message_fields(const sink::captured_message& m, std::string_view subject,
+                                   const std::optional<inspect::address>& from, std::size_t attachments) {
     boost::json::array rcpt_to;
     for (const auto& r : m.rcpt_to) rcpt_to.push_back(utf8_text(r));
     boost::json::object o;
@@ -60,17 +95,39 @@ boost::json::object message_object(const sink::captured_message& m, bool with_he
     o["mail_from"] = utf8_text(m.mail_from);
     o["rcpt_to"] = std::move(rcpt_to);
     o["size"] = m.size;
-    o["subject"] = utf8_text(m.subject);
+    o["subject"] = utf8_text(subject);
     o["client"] = utf8_text(m.client);
     o["helo"] = utf8_text(m.helo);
     o["tls"] = m.tls.empty() ? boost::json::value(nullptr) : boost::json::value(utf8_text(m.tls));
     o["truncated"] = m.truncated;
-    if (with_headers) {
-        boost::json::array headers;
-        for (const auto& [name, value] : sink::header_fields(m.raw))
-            headers.push_back(boost::json::object{{"name", utf8_text(name)}, {"value", utf8_text(value)}});
-        o["headers"] = std::move(headers);
-    }
+    o["from"] = address_value(from);
+    o["attachments"] = std::uint64_t(attachments);
+    return o;
+}
+
+}  // namespace
+
+boost::json::object message_object(const sink::captured_message& m, const inspect::summary& s) {
+    return message_fields(m, s.subject, s.from, s.attachments);
+}
+
+boost::json::object message_detail(const sink::captured_message& m, const inspect::message_view& v) {
+    auto o = message_fields(m, v.subject, v.from, v.attachments);
+    boost::json::array headers;
+    for (const auto& [name, value] : sink::header_fields(m.raw))
+        headers.push_back(boost::json::object{{"name", utf8_text(name)}, {"value", utf8_text(value)}});
+    o["headers"] = std::move(headers);
+    o["to"] = address_list(v.to);
+    o["cc"] = address_list(v.cc);
+    o["reply_to"] = address_list(v.reply_to);
+    o["date"] = v.date_ms ? boost::json::value(boost::json::string(sink::rfc3339_ms(*v.date_ms)))
+                          : boost::json::value(nullptr);
+    o["message_id"] = text_or_null(v.message_id);
+    o["text"] = utf8_text(v.text);
+    o["html"] = utf8_text(v.html);
+    boost::json::array parts;
+    for (const auto& p : v.parts) parts.push_back(part_object(p));
+    o["parts"] = std::move(parts);
     return o;
 }
 

@@ -1,4 +1,4 @@
-// The API's JSON documents (Boost.JSON): flows and captured messages. Strings are made valid UTF-8 first (a
+// The API's JSON documents (Boost.JSON): flows and captured messages, decoded by src/inspect/. Strings are made valid UTF-8 first (a
 // byte that does not start a valid UTF-8 sequence, as mail headers may hold, becomes U+FFFD), since Boost.JSON
 // writes a string's bytes as given; times are RFC 3339 strings (sink/clock), null when never seen.
 #pragma once
@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "inspect/message.hpp"
+#include "inspect/summary.hpp"
 #include "sink/capture.hpp"
 #include "sink/flow_table.hpp"
 
@@ -22,8 +24,12 @@ boost::json::value time_value(std::int64_t unix_ms);
 
 // FLOW in the README: counts, refusals by code, first and last seen.
 boost::json::object flow_object(const sink::flow_view& f);
-// MSG in the README, and with `with_headers` its header fields in order, unfolded.
-boost::json::object message_object(const sink::captured_message& m, bool with_headers);
+// MSG in the README: what the capture knows, and from the message's summary its decoded subject, its sender
+// ("from") and its number of attachments.
+boost::json::object message_object(const sink::captured_message& m, const inspect::summary& s);
+// MSG with the header fields in order (unfolded) and the decoded message `v`: addresses, date, Message-ID, the
+// text and HTML bodies and the MIME tree ("parts").
+boost::json::object message_detail(const sink::captured_message& m, const inspect::message_view& v);
 
 // FLOW as text (the body of GET /api/v1/flows/{flow} and of a wait's answer).
 std::string flow_json(const sink::flow_view& f);

@@ -32,11 +32,13 @@ void capture_ring::evict_locked() {
     }
 }
 
-std::vector<std::shared_ptr<const captured_message>> capture_ring::list(std::string_view flow,
-                                                                         std::size_t limit) const {
+std::vector<std::shared_ptr<const captured_message>> capture_ring::list(std::string_view flow, std::size_t limit,
+                                                                         std::uint64_t before) const {
     std::vector<std::shared_ptr<const captured_message>> out;
     std::lock_guard lock(mutex_);
-    for (auto it = q_.rbegin(); it != q_.rend() && out.size() < limit; ++it)
+    // Ids increase from front to back: start below `before` (found by bisection), then walk to the front.
+    auto end = std::lower_bound(q_.begin(), q_.end(), before, [](const auto& m, std::uint64_t v) { return m->id < v; });
+    for (auto it = std::make_reverse_iterator(end); it != q_.rend() && out.size() < limit; ++it)
         if (flow.empty() || (*it)->flow == flow) out.push_back(*it);
     return out;
 }

@@ -17,14 +17,23 @@
 
 namespace sink {
 
+// What a reader derives from a captured message once and keeps with it (src/inspect/'s summary: the decoded
+// subject and addresses), so that it is computed at most once per message and goes when the message goes.
+// sink/ never makes one nor looks inside.
+struct derived_data {
+    virtual ~derived_data() = default;
+};
+
 struct captured_message {
     std::uint64_t id = 0;
     std::int64_t received_ms = 0;
-    std::string flow, mail_from, helo, client, subject, tls;  // tls: "" for plaintext
+    std::string flow, mail_from, helo, client, tls;  // tls: "" for plaintext
     std::vector<std::string> rcpt_to;
     std::uint64_t size = 0;  // the whole message's size, also when raw was cut
     bool truncated = false;
     byte_buffer raw;         // header section + body, as received after dot-unstuffing (DATA) or as sent (BDAT)
+    // Set by a reader, once (whoever stores first wins), never on the SMTP path. See derived_data.
+    mutable std::atomic<std::shared_ptr<const derived_data>> derived;
 };
 
 class capture_ring {
@@ -32,8 +41,9 @@ public:
     capture_ring(std::size_t max_messages, std::uint64_t max_bytes);
     // Adds a message (its id is assigned here) and evicts the oldest ones beyond the bounds.
     void push(std::shared_ptr<captured_message> m);
-    // Newest first; `flow` "" for every flow.
-    std::vector<std::shared_ptr<const captured_message>> list(std::string_view flow, std::size_t limit) const;
+    // Newest first, only ids below `before`; `flow` "" for every flow.
+    std::vector<std::shared_ptr<const captured_message>> list(std::string_view flow, std::size_t limit,
+                                                              std::uint64_t before = UINT64_MAX) const;
     std::shared_ptr<const captured_message> get(std::uint64_t id) const;
     // Empties the ring (and restarts the first-per-flow quota); returns how many were dropped.
     std::size_t clear();

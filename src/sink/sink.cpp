@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include "sink/header.hpp"
-
 namespace sink {
 
 hub::hub(const options& o, std::size_t threads)
@@ -117,7 +115,6 @@ void connection_sink::on_message(const smtp::message_info& m) noexcept {
     cm->helo = m.env->helo();
     cm->client = client_;
     cm->tls = m.env->tls();
-    cm->subject = header_value(m.header_section, "Subject", scratch_);
     for (std::size_t i = 0; i < m.env->recipient_count(); ++i) cm->rcpt_to.emplace_back(m.env->recipient_address(i));
     cm->size = m.size;
     cm->truncated = truncated_ || m.size > raw_.size();

@@ -27,7 +27,9 @@ def parse_ts(s: str) -> float:
 FLOW_KEYS = ('flow', 'seen', 'messages', 'recipients', 'bytes', 'refused', 'refused_by_code', 'first_seen',
              'last_seen')
 MESSAGE_KEYS = ('id', 'received_at', 'flow', 'mail_from', 'rcpt_to', 'size', 'subject', 'client', 'helo', 'tls',
-                'truncated')
+                'truncated', 'from', 'attachments')
+# What GET /api/v1/messages/{id} adds to MSG besides 'headers': the decoded message.
+DETAIL_KEYS = ('to', 'cc', 'reply_to', 'date', 'message_id', 'text', 'html', 'parts')
 
 
 class FlowTest(DaemonTest):
@@ -145,7 +147,7 @@ class FlowTest(DaemonTest):
 
     def message(self, d, mid: int) -> dict:
         m = self.get_json(d, f'/api/v1/messages/{mid}')
-        for k in MESSAGE_KEYS + ('headers',):
+        for k in MESSAGE_KEYS + ('headers',) + DETAIL_KEYS:
             self.assertIn(k, m, m)
         self.assertEqual(m['id'], mid)
         return m
