@@ -11,4 +11,4 @@ if [ ! -f node_modules/playwright-core/package.json ]; then
     exit 1
   fi
 fi
-exec timeout -k 5 70 node page-test.mjs --binary ../../build/smtp-blackhole "$@"
+exec timeout -k 5 95 node page-test.mjs --binary ../../build/smtp-blackhole "$@"
