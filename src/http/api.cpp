@@ -17,6 +17,9 @@ namespace {
 constexpr std::size_t default_limit = 50, max_limit = 1000;
 constexpr double default_wait_s = 30, max_wait_s = 300;
 constexpr method_set get = method(bhttp::verb::get), del = method(bhttp::verb::delete_);
+constexpr std::string_view page_policy =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; "
+    "frame-src 'self'; form-action 'none'";
 
 response make(const request& req, bhttp::status s, std::string body, std::string_view type = "application/json") {
     return make_response(req, s, std::move(body), type);
@@ -95,8 +98,12 @@ void api::handle(const request& req, const boost::asio::any_io_executor& ex, res
     (this->*row->handler)(c);
 }
 
+// The page may load nothing but its own API (no remote script, style, font or image), and the message HTML it
+// shows in a frame inherits this on top of its own stricter policy.
 void api::get_page(call& c) {
-    c.done(make(c.req, bhttp::status::ok, std::string(page_), "text/html; charset=utf-8"));
+    auto r = make(c.req, bhttp::status::ok, std::string(page_), "text/html; charset=utf-8");
+    r.set("Content-Security-Policy", page_policy);
+    c.done(std::move(r));
 }
 
 void api::get_health(call& c) { c.done(make(c.req, boost::json::object{{"status", "ok"}})); }

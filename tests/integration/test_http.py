@@ -110,6 +110,9 @@ class TestShutdown(FlowTest):
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.content_type.startswith('text/html'), r)
         self.assertIn(b'<html', r.body.lower())
+        self.assertEqual(r.headers.get('content-security-policy'),
+                         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+                         "img-src data:; frame-src 'self'; form-action 'none'")
 
 
 class TestErrors(FlowTest):

@@ -5,4 +5,4 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 ../npm-ci.sh playwright-core page || exit 1
-exec timeout -k 5 70 node page-test.mjs --binary ../../build/smtp-blackhole "$@"
+exec timeout -k 5 95 node page-test.mjs --binary ../../build/smtp-blackhole "$@"
