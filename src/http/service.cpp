@@ -3,10 +3,17 @@
 
 namespace http {
 
+// What a response may carry from a captured message (its HTML, a part, the source) runs nothing on this origin:
+// no browser guesses another type, and a document shown from it is sandboxed (no script, no same-origin access
+// to the API) and loads nothing remote. The page replaces this policy with its own.
+constexpr std::string_view message_policy = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
 response make_response(const request& req, bhttp::status s, std::string body, std::string_view type) {
     response r{s, req.version()};
     r.set(bhttp::field::content_type, type);
     r.set(bhttp::field::cache_control, "no-store");
+    r.set("X-Content-Type-Options", "nosniff");
+    r.set("Content-Security-Policy", message_policy);
     r.keep_alive(req.keep_alive());
     r.body() = std::move(body);
     r.prepare_payload();

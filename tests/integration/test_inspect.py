@@ -109,6 +109,26 @@ class TestParts(InspectCase):
         self.assertEqual(self.download(d, ids['nodemailer_related'], '2').body, 'Итого: 42 ₽\n'.encode())
         self.assertEqual(self.download(d, ids['malformed'], '2').body, b'Hello World')
 
+    def test_message_content_runs_nothing_on_the_daemons_origin(self):
+        # A mail's HTML part opened directly (or its source) must not run its scripts where they could call the
+        # API: every response carries a sandboxing policy and no type sniffing; only the page has its own.
+        d = self.begin()
+        ids = self.send_corpus(d)
+        html = [(name, p['id']) for name in NAMES for p in EXPECTED[name].get('parts') or []
+                if p['content_type'] == 'text/html']
+        self.assertTrue(html, 'the corpus has an HTML part')
+        name, pid = html[0]
+        policy = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+        for path in (f'/api/v1/messages/{ids[name]}/parts/{pid}', f'/api/v1/messages/{ids[name]}/raw',
+                     f'/api/v1/messages/{ids[name]}'):
+            with self.subTest(path):
+                r = self.request(d, 'GET', path)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.headers.get('content-security-policy'), policy)
+                self.assertEqual(r.headers.get('x-content-type-options'), 'nosniff')
+        page = self.request(d, 'GET', '/')
+        self.assertNotIn('sandbox', page.headers.get('content-security-policy', ''))
+
     def test_no_such_part_or_message(self):
         d = self.begin()
         ids = self.send_corpus(d)
