@@ -159,9 +159,11 @@ void api::get_messages(call& c) {
         {"flow", &q.flow}, {"rcpt", &q.rcpt}, {"from", &q.from}, {"subject", &q.subject}, {"q", &q.text}};
     for (const auto& [key, field] : filters)
         if (auto* v = c.t.param(key)) *field = *v;
-    boost::json::array list;
-    for (const auto& hit : inspect::search(h_.ring, q)) list.push_back(message_object(*hit.message, *hit.info));
-    c.done(make(c.req, boost::json::object{{"messages", std::move(list)}}));
+    inspect_off_thread(c, [this, q = std::move(q)](const request& head) {
+        boost::json::array list;
+        for (const auto& hit : inspect::search(h_.ring, q)) list.push_back(message_object(*hit.message, *hit.info));
+        return make(head, boost::json::object{{"messages", std::move(list)}});
+    });
 }
 
 void api::delete_messages(call& c) {
@@ -172,7 +174,9 @@ void api::delete_messages(call& c) {
 void api::get_message(call& c) {
     auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
-    c.done(make(c.req, message_detail(*m, inspect::parse(m->raw.view()))));
+    inspect_off_thread(c, [m](const request& head) {
+        return make(head, message_detail(*m, inspect::parse(m->raw.view())));
+    });
 }
 
 void api::get_raw(call& c) {
@@ -185,11 +189,23 @@ void api::get_raw(call& c) {
 void api::get_part(call& c) {
     auto m = message_at(h_.ring, c.args[0]);
     if (!m) return c.done(error(c.req, bhttp::status::not_found, "no such message"));
-    auto p = inspect::part(m->raw.view(), c.args[1]);
-    if (!p) return c.done(error(c.req, bhttp::status::not_found, "no such part"));
-    auto r = make(c.req, bhttp::status::ok, std::move(p->data), part_content_type(p->info));
-    if (auto d = part_disposition(p->info); !d.empty()) r.set(bhttp::field::content_disposition, d);
-    c.done(std::move(r));
+    inspect_off_thread(c, [m, id = std::string(c.args[1])](const request& head) {
+        auto p = inspect::part(m->raw.view(), id);
+        if (!p) return error(head, bhttp::status::not_found, "no such part");
+        auto r = make(head, bhttp::status::ok, std::move(p->data), part_content_type(p->info));
+        if (auto d = part_disposition(p->info); !d.empty()) r.set(bhttp::field::content_disposition, d);
+        return r;
+    });
+}
+
+void api::inspect_off_thread(call& c, std::function<response(const request& head)> work) {
+    request head;  // what make() reads of the request, copied: the request itself stays with its session
+    head.version(c.req.version());
+    head.keep_alive(c.req.keep_alive());
+    boost::asio::post(inspection_, [work = std::move(work), head = std::move(head), ex = c.ex,
+                                    done = std::move(c.done)]() mutable {
+        boost::asio::post(ex, [r = work(head), done = std::move(done)]() mutable { done(std::move(r)); });
+    });
 }
 
 void api::wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,

@@ -1,7 +1,10 @@
 // The HTTP API (JSON), /metrics, /healthz and the sample viewer page: the route table and its handlers, and the
 // long-poll waiters of GET /api/v1/flows/{flow}/wait, which are woken by the flow table when a message is counted
-// (no polling). An endpoint is a row in routes() and its handler.
+// (no polling). An endpoint is a row in routes() and its handler. Reading messages with GMime (the message list,
+// search, a message, a part) runs on the api's own inspection thread, never on a worker that serves SMTP.
 #pragma once
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -43,6 +46,9 @@ private:
     void get_raw(call& c);
     void get_part(call& c);
 
+    // Makes the answer with `work` on the inspection thread and gives it to `c.done` on the request's executor.
+    void inspect_off_thread(call& c, std::function<response(const request& head)> work);
+
     struct waiter;
     void wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,
               const boost::asio::any_io_executor& ex, responder done);
@@ -54,6 +60,7 @@ private:
     const std::string_view page_;
     std::mutex waiters_mutex_;
     std::vector<std::shared_ptr<waiter>> waiters_;
+    boost::asio::thread_pool inspection_{1};  // last: joined first, while everything its work uses still exists
 };
 
 }  // namespace http

@@ -1,6 +1,6 @@
-// The API's JSON documents (Boost.JSON): flows and captured messages, decoded by src/inspect/. Strings are made valid UTF-8 first (a
-// byte that does not start a valid UTF-8 sequence, as mail headers may hold, becomes U+FFFD), since Boost.JSON
-// writes a string's bytes as given; times are RFC 3339 strings (sink/clock), null when never seen.
+// The API's JSON documents (Boost.JSON): flows and captured messages (decoded by src/inspect/). Strings are made
+// valid UTF-8 first (a byte that does not start a valid UTF-8 sequence, as mail headers may hold, becomes U+FFFD),
+// since Boost.JSON writes a string's bytes as given; times are RFC 3339 strings (sink/clock), null when never seen.
 #pragma once
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

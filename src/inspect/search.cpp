@@ -15,7 +15,8 @@ struct filters {
 };
 
 bool any_has(const std::vector<std::string>& keys, std::string_view needle) {
-    return needle.empty() || std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return k.find(needle) != k.npos; });
+    auto has = [&](const std::string& k) { return k.find(needle) != std::string::npos; };
+    return needle.empty() || std::any_of(keys.begin(), keys.end(), has);
 }
 
 bool matches(const filters& f, const summary& s) {

@@ -31,8 +31,10 @@ part_info describe(GMimeObject* o, std::string id, bool container) {
         p.content_type = gm::lower(gm::text(type.get()));
         p.charset = gm::lower(gm::text(g_mime_content_type_get_parameter(ct, "charset")));
     }
-    if (GMIME_IS_PART(o))
-        p.transfer_encoding = gm::text(g_mime_content_encoding_to_string(g_mime_part_get_content_encoding(GMIME_PART(o))));
+    if (GMIME_IS_PART(o)) {
+        auto encoding = g_mime_part_get_content_encoding(GMIME_PART(o));
+        p.transfer_encoding = gm::text(g_mime_content_encoding_to_string(encoding));
+    }
     if (GMimeContentDisposition* d = g_mime_object_get_content_disposition(o))
         p.disposition = gm::lower(gm::text(g_mime_content_disposition_get_disposition(d)));
     p.filename = filename_of(o);

@@ -145,8 +145,8 @@ TEST_CASE("inspect: nodemailer's related HTML with an inline cid: image and an R
                          leaf("1.2.2", "image/png", "", "base64", 70, "logo.png", "inline", "logo@corpus.example.com"),
                          leaf("2", "text/plain", "utf-8", "base64", 19, invoice, "attachment", "", true)});
     std::string png;
-    REQUIRE(smtp::base64::decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5E"
-                                 "rkJggg==", png));
+    REQUIRE(smtp::base64::decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
+                                 "awAAAABJRU5ErkJggg==", png));
     CHECK(part_data(raw, "1.2.2") == png);
     CHECK(part_data(raw, "2") == "Итого: 42 ₽\n");
 }
@@ -176,7 +176,8 @@ TEST_CASE("inspect: a malformed message shows what GMime recovers") {
     CHECK(v.parts == std::vector<part_info>{
                          container("", "multipart/mixed"), leaf("1", "text/plain", "x-no-such-charset", "8bit", 10),
                          leaf("2", "application/octet-stream", "", "base64", 11, "data.bin", "", "", true),
-                         container("3", "multipart/alternative"), leaf("3.1", "text/html", "utf-8", "quoted-printable", 69)});
+                         container("3", "multipart/alternative"),
+                         leaf("3.1", "text/html", "utf-8", "quoted-printable", 69)});
     CHECK(part_data(raw, "1") == "caf\xe9 cr\xe8me");
     CHECK(part_data(raw, "2") == "Hello World");  // the bytes outside the base64 alphabet are skipped
 }
