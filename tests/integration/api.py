@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import threading
 import time
 
 from daemon_test import DaemonTest
@@ -91,6 +92,20 @@ class FlowTest(DaemonTest):
             self.assertEqual((f['first_seen'], f['last_seen']), (None, None), f)
             self.assertEqual((f['messages'], f['recipients'], f['bytes'], f['refused'], f['refused_by_code']),
                              (0, 0, 0, 0, {}), f)
+
+    def run_beside(self, senders, background, stop: threading.Event, timeout: float = 60) -> None:
+        """Runs each callable of `senders` in a thread of its own beside `background`, which runs until `stop` is
+        set; waits (bounded) for the senders, then sets `stop`, and fails if a thread hung."""
+        threads = [threading.Thread(target=s) for s in senders]
+        side = threading.Thread(target=background)
+        side.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout)
+        stop.set()
+        side.join(20)
+        self.assertFalse(any(t.is_alive() for t in threads + [side]), 'a sender or the background thread hung')
 
     def flows(self, d) -> tuple[dict[str, dict], int]:
         """GET /api/v1/flows: ({name: flow}, overflow), with the list's shape and order checked."""

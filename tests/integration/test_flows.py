@@ -66,16 +66,7 @@ class TestExactCounts(FlowCase):
             except Exception as e:  # noqa: BLE001 (reported below)
                 errors.append(f'scraper: {e!r}')
 
-        threads = [threading.Thread(target=sender, args=(k,)) for k in range(k_conns)]
-        scrape_thread = threading.Thread(target=scraper)
-        scrape_thread.start()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        senders_done.set()
-        scrape_thread.join(20)
-        self.assertFalse(any(t.is_alive() for t in threads + [scrape_thread]), 'a sender or the scraper hung')
+        self.run_beside([lambda k=k: sender(k) for k in range(k_conns)], scraper, senders_done)
         self.assertEqual(errors, [])
         self.assertGreater(len(scrapes), 1)
         for a, b in zip(scrapes, scrapes[1:]):

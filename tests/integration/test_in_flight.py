@@ -115,15 +115,7 @@ class TestResetsInFlight(InFlightTest):
                 if r.status != 200:
                     errors.append(f'reset: {r}')
 
-        resetter = threading.Thread(target=reset)
-        resetter.start()
-        threads = [threading.Thread(target=send, args=(s,)) for s in range(senders)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        done.set()
-        resetter.join(10)
+        self.run_beside([lambda s=s: send(s) for s in range(senders)], reset, done)
         self.assertEqual(errors, [])
         flows, _ = self.flows(d)
         wrong = {n: self.counts(f) for n, f in flows.items() if n not in sizes or self.counts(f) != (1, 1, sizes[n])}
