@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
@@ -138,7 +139,16 @@ std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
     return table;
 }
 
-void mailpit_api::handle(const request& req, const boost::asio::any_io_executor&, responder done) {
+void mailpit_api::handle(const request& req, const boost::asio::any_io_executor& ex, responder done) {
+    // The request is copied: it stays with its session. The answer goes back to the request's executor.
+    boost::asio::post(inspection_, [this, req, ex, done = std::move(done)]() mutable {
+        dispatch(req, [ex, done = std::move(done)](response r) mutable {
+            boost::asio::post(ex, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
+        });
+    });
+}
+
+void mailpit_api::dispatch(const request& req, responder done) {
     auto t = parse_target(req.target(), true);  // as Go's URL.Query() reads it
     if (!t) return done(text(req, bhttp::status::bad_request, "bad percent-encoding in the URL"));
     std::vector<std::string_view> args;

@@ -1,8 +1,10 @@
 // The Mailpit-compatible API (--mailpit-listen): the part of Mailpit's v1 REST API that test suites use, with
 // Mailpit's paths, JSON field names and shapes, over the same capture ring as the main API. Message IDs are the
 // ring's numeric ids as strings. An endpoint is a row in routes(); Mailpit endpoints not implemented here have
-// rows too, and answer 501 with a JSON {"Error"} naming them. The mapping is documented in the README.
+// rows too, and answer 501 with a JSON {"Error"} naming them. The mapping is documented in the README. Every
+// request is answered on this API's own thread (it reads messages with GMime), never on a worker serving SMTP.
 #pragma once
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -38,6 +40,8 @@ private:
     void get_part(call& c);
     void get_view(call& c);
     void not_implemented(call& c);
+    // Finds `req`'s route and calls its handler, on the inspection thread; `done` is called there.
+    void dispatch(const request& req, responder done);
 
     // The message an {ID} names: its number, or "latest" (the newest, or the newest that matches ?query=).
     message_ptr resolve(const call& c, std::string_view id);
@@ -51,6 +55,7 @@ private:
     sink::hub& h_;
     mailpit::store store_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    boost::asio::thread_pool inspection_{1};  // last: joined first, while everything its work uses still exists
 };
 
 }  // namespace http
