@@ -202,10 +202,8 @@ void api::inspect_off_thread(call& c, std::function<response(const request& head
     request head;  // what make() reads of the request, copied: the request itself stays with its session
     head.version(c.req.version());
     head.keep_alive(c.req.keep_alive());
-    boost::asio::post(inspection_, [work = std::move(work), head = std::move(head), ex = c.ex,
-                                    done = std::move(c.done)]() mutable {
-        boost::asio::post(ex, [r = work(head), done = std::move(done)]() mutable { done(std::move(r)); });
-    });
+    answer_off_thread(inspection_, c.ex, std::move(c.done),
+                      [work = std::move(work), head = std::move(head)] { return work(head); });
 }
 
 void api::wait(const std::string& flow, std::uint64_t n, std::chrono::milliseconds timeout, unsigned version,

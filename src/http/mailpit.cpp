@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
@@ -140,11 +139,11 @@ std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
 }
 
 void mailpit_api::handle(const request& req, const boost::asio::any_io_executor& ex, responder done) {
-    // The request is copied: it stays with its session. The answer goes back to the request's executor.
-    boost::asio::post(inspection_, [this, req, ex, done = std::move(done)]() mutable {
-        dispatch(req, [ex, done = std::move(done)](response r) mutable {
-            boost::asio::post(ex, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
-        });
+    // The request is copied: it stays with its session. Every handler answers before it returns.
+    answer_off_thread(inspection_, ex, std::move(done), [this, req] {
+        response out;
+        dispatch(req, [&out](response r) { out = std::move(r); });
+        return out;
     });
 }
 

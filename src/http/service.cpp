@@ -1,6 +1,8 @@
 // The one place that shapes a response. See service.hpp.
 #include "http/service.hpp"
 
+#include <boost/asio/post.hpp>
+
 namespace http {
 
 // What a response may carry from a captured message (its HTML, a part, the source) runs nothing on this origin:
@@ -18,6 +20,13 @@ response make_response(const request& req, bhttp::status s, std::string body, st
     r.body() = std::move(body);
     r.prepare_payload();
     return r;
+}
+
+void answer_off_thread(boost::asio::thread_pool& pool, const boost::asio::any_io_executor& ex, responder done,
+                       std::function<response()> work) {
+    boost::asio::post(pool, [work = std::move(work), ex, done = std::move(done)]() mutable {
+        boost::asio::post(ex, [r = work(), done = std::move(done)]() mutable { done(std::move(r)); });
+    });
 }
 
 }  // namespace http

@@ -3,6 +3,7 @@
 // no caching, keep-alive as asked). No I/O here: the listener's sessions read and write.
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <string>
@@ -21,6 +22,11 @@ public:
     // Answers `req` by calling `done` once: at once, or later on `ex`.
     virtual void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) = 0;
 };
+
+// Makes an answer with `work` on `pool` (a thread of the API's own, for work such as GMime parsing that must not
+// hold up a worker serving SMTP) and hands it to `done` on `ex`, the request's executor.
+void answer_off_thread(boost::asio::thread_pool& pool, const boost::asio::any_io_executor& ex, responder done,
+                       std::function<response()> work);
 
 // A response to `req` with this status, body and Content-Type, marked not to be cached.
 response make_response(const request& req, bhttp::status s, std::string body,
