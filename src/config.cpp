@@ -119,7 +119,7 @@ void add_sink_flags(cli::command_line& cl, const config& d) {
             cxxopts::value<std::size_t>()->default_value(std::to_string(k.max_flows)))
         ("capture-messages", "messages kept in the capture ring",
             cxxopts::value<std::size_t>()->default_value(std::to_string(k.capture_messages)))
-        ("capture-bytes", "bytes kept in the capture ring",
+        ("capture-bytes", "bytes kept in the capture ring (raw messages and their summaries)",
             cxxopts::value<std::string>()->default_value(cli::format_size(k.capture_bytes)))
         ("capture-max-message", "a larger message keeps its header and a truncated body",
             cxxopts::value<std::string>()->default_value(cli::format_size(k.capture_max_message)))

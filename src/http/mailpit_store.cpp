@@ -5,7 +5,7 @@
 
 namespace http::mailpit {
 namespace {
-// Entries kept for messages the ring may have dropped meanwhile (evicted, or deleted through the main API)
+// Read marks kept for messages the ring may have dropped meanwhile (evicted, or deleted through the main API)
 // before they are looked for and forgotten.
 constexpr std::size_t slack = 64;
 }  // namespace
@@ -14,18 +14,11 @@ std::vector<store::message_ptr> store::messages() const {
     return ring_.list("", std::numeric_limits<std::size_t>::max());
 }
 
-store::summary_ptr store::summary_of(const sink::captured_message& m, const inspect::message_view* parsed) {
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = summaries_.find(m.id); it != summaries_.end()) return it->second;
-    }
-    // Parsed outside the lock: two threads may both parse a new message, and one result is kept.
-    auto s = std::make_shared<const summary>(parsed ? summarize(m, *parsed)
-                                                    : summarize(m, inspect::parse(m.raw.view())));
-    std::lock_guard lock(mutex_);
-    auto [it, added] = summaries_.emplace(m.id, std::move(s));
-    if (added && summaries_.size() > 2 * ring_.count() + slack) prune_locked();
-    return it->second;
+store::summary_ptr store::summary_of(const sink::captured_message& m, const inspect::message_view* parsed) const {
+    return sink::derived_of<summary>(ring_, m, [&] {
+        return std::make_shared<const summary>(parsed ? summarize(m, *parsed)
+                                                      : summarize(m, inspect::parse(m.raw.view())));
+    });
 }
 
 bool store::is_read(std::uint64_t id) const {
@@ -49,10 +42,7 @@ std::size_t store::remove(std::span<const std::uint64_t> ids) {
     auto n = ring_.remove(ids);
     deleted_.fetch_add(n, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
-    for (auto id : ids) {
-        summaries_.erase(id);
-        read_.erase(id);
-    }
+    for (auto id : ids) read_.erase(id);
     return n;
 }
 
@@ -60,14 +50,12 @@ std::size_t store::clear() {
     auto n = ring_.clear();
     deleted_.fetch_add(n, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
-    summaries_.clear();
     read_.clear();
     return n;
 }
 
-// Forgets what is kept for messages that are no longer in the ring.
+// Forgets the read marks of messages that are no longer in the ring.
 void store::prune_locked() {
-    std::erase_if(summaries_, [&](const auto& e) { return !ring_.get(e.first); });
     std::erase_if(read_, [&](std::uint64_t id) { return !ring_.get(id); });
 }
 

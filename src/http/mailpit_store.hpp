@@ -1,13 +1,12 @@
 // The capture ring as Mailpit's mailbox: the same messages (a delete here or through the main API empties the
-// same ring), plus what Mailpit keeps beside each one: its summary (parsed once, on first use, and dropped
-// with the message) and whether it was read. Thread-safe: every HTTP worker shares one store.
+// same ring), plus what Mailpit keeps beside each one: its summary (parsed once, on first use, kept with the
+// message: sink::derived_of) and whether it was read. Thread-safe: every HTTP worker shares one store.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -27,7 +26,7 @@ public:
     std::vector<message_ptr> messages() const;
     message_ptr find(std::uint64_t id) const { return ring_.get(id); }
     // The summary of `m`, from `parsed` when given and not known yet, else from a parse of its bytes.
-    summary_ptr summary_of(const sink::captured_message& m, const inspect::message_view* parsed = nullptr);
+    summary_ptr summary_of(const sink::captured_message& m, const inspect::message_view* parsed = nullptr) const;
 
     bool is_read(std::uint64_t id) const;
     void mark_read(std::uint64_t id);
@@ -45,7 +44,6 @@ private:
 
     sink::capture_ring& ring_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::uint64_t, summary_ptr> summaries_;
     std::unordered_set<std::uint64_t> read_;
     std::atomic<std::uint64_t> deleted_{0};
 };

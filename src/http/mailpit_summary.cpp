@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "inspect/summary.hpp"
 #include "smtp/ascii.hpp"
 
 namespace http::mailpit {
@@ -180,6 +181,17 @@ std::string snippet(std::string_view text, std::string_view html) {
     auto words = body_words(text, html);
     if (words.size() <= snippet_bytes) return words;
     return std::string(cut_utf8(words, snippet_bytes)) + "...";
+}
+
+std::uint64_t summary::bytes() const noexcept {
+    auto n = sizeof *this + inspect::heap_bytes(subject) + inspect::heap_bytes(message_id) +
+             inspect::heap_bytes(snippet) + inspect::heap_bytes(search_text) + inspect::heap_bytes(from.name) +
+             inspect::heap_bytes(from.address);
+    for (const auto* list : {&to, &cc, &bcc, &reply_to}) {
+        n += list->capacity() * sizeof(inspect::address);
+        for (const auto& a : *list) n += inspect::heap_bytes(a.name) + inspect::heap_bytes(a.address);
+    }
+    return n;
 }
 
 summary summarize(const sink::captured_message& m, const inspect::message_view& v) {

@@ -18,12 +18,15 @@ namespace http::mailpit {
 enum class part_role { body, inline_part, attachment };
 part_role role(const inspect::part_info& p);
 
-struct summary {
+// Kept with the message (sink::derived_of, counted in the ring's bytes), so a list or search parses it once.
+struct summary final : sink::derived_data {
     inspect::address from;  // empty name and address when there is no From
     std::vector<inspect::address> to, cc, bcc, reply_to;
     std::string subject, message_id, snippet;
     std::size_t attachments = 0, inlines = 0;
     std::string search_text;  // addresses, subject, return path, body text, attachment names; clean()ed
+
+    std::uint64_t bytes() const noexcept override;
 };
 
 // The summary of `m` from its parsed view `v`. Bcc is what Mailpit's SMTP server makes of it: the envelope

@@ -29,7 +29,7 @@ bool matches(const filters& f, const summary& s) {
 
 }  // namespace
 
-std::vector<hit> search(const sink::capture_ring& ring, const query& q) {
+std::vector<hit> search(sink::capture_ring& ring, const query& q) {
     const filters f{fold(q.rcpt), fold(q.from), fold(q.subject), fold(q.text)};
     const bool filtered = !(f.rcpt.empty() && f.from.empty() && f.subject.empty() && f.text.empty());
     const std::size_t page = filtered ? std::max(q.limit, page_size) : q.limit;
@@ -38,7 +38,7 @@ std::vector<hit> search(const sink::capture_ring& ring, const query& q) {
         auto messages = ring.list(q.flow, page, before);
         for (auto& m : messages) {
             before = m->id;
-            auto s = summarize(*m);
+            auto s = summarize(ring, *m);
             if (matches(f, *s)) out.push_back({std::move(m), std::move(s)});
             if (out.size() == q.limit) break;
         }

@@ -28,6 +28,6 @@ struct hit {
 };
 
 // The messages in `ring` that match every filter of `q`, newest first, at most q.limit of them.
-std::vector<hit> search(const sink::capture_ring& ring, const query& q);
+std::vector<hit> search(sink::capture_ring& ring, const query& q);
 
 }  // namespace inspect

@@ -30,18 +30,25 @@ std::shared_ptr<const summary> make_summary(const sink::captured_message& m) {
 
 }  // namespace
 
-std::shared_ptr<const summary> summarize(const sink::captured_message& m) {
-    auto kept = m.derived.load(std::memory_order_acquire);
-    if (kept) {
-        if (auto s = std::dynamic_pointer_cast<const summary>(kept)) return s;
-        return make_summary(m);  // the slot holds something else's: do not replace it
-    }
-    auto s = make_summary(m);
-    std::shared_ptr<const sink::derived_data> mine = s;
-    if (m.derived.compare_exchange_strong(kept, mine, std::memory_order_acq_rel))
-        return s;
-    if (auto other = std::dynamic_pointer_cast<const summary>(kept)) return other;  // another thread was first
-    return s;
+std::shared_ptr<const summary> summarize(sink::capture_ring& ring, const sink::captured_message& m) {
+    return sink::derived_of<summary>(ring, m, [&] { return make_summary(m); });
+}
+
+std::uint64_t heap_bytes(const std::string& s) noexcept {
+    return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;  // beyond the short-string buffer
+}
+
+std::uint64_t heap_bytes(const std::vector<std::string>& v) noexcept {
+    std::uint64_t n = v.capacity() * sizeof(std::string);
+    for (const auto& s : v) n += heap_bytes(s);
+    return n;
+}
+
+std::uint64_t summary::bytes() const noexcept {
+    std::uint64_t n = sizeof *this + heap_bytes(subject) + heap_bytes(subject_key) + heap_bytes(sender_keys) +
+                      heap_bytes(recipient_keys) + heap_bytes(other_keys);
+    if (from) n += heap_bytes(from->name) + heap_bytes(from->address);
+    return n;
 }
 
 std::string fold(std::string_view s) {

@@ -2,6 +2,7 @@
 #include "sink/capture.hpp"
 
 #include <algorithm>
+#include <typeinfo>
 
 namespace sink {
 namespace {
@@ -26,10 +27,15 @@ void capture_ring::push(std::shared_ptr<captured_message> m) {
 
 void capture_ring::evict_locked() {
     while (!q_.empty() && (q_.size() > max_messages_ || bytes_ > max_bytes_)) {
-        bytes_ -= q_.front()->raw.size();
+        drop_locked(*q_.front());
         q_.pop_front();
         ++evicted_;
     }
+}
+
+// `m` leaves the ring: its bytes and those of what was kept with it no longer count.
+void capture_ring::drop_locked(const captured_message& m) {
+    bytes_ -= m.raw.size() + m.derived_bytes_;
 }
 
 std::vector<std::shared_ptr<const captured_message>> capture_ring::list(std::string_view flow, std::size_t limit,
@@ -71,11 +77,30 @@ std::size_t capture_ring::remove(std::span<const std::uint64_t> ids) {
     for (auto id : ids) {
         auto it = find_locked(id);
         if (it == q_.end()) continue;
-        bytes_ -= (*it)->raw.size();
+        drop_locked(**it);
         q_.erase(it);
         ++n;
     }
     return n;
+}
+
+std::shared_ptr<const derived_data> capture_ring::keep(const captured_message& m,
+                                                       std::shared_ptr<const derived_data> d) {
+    std::lock_guard lock(mutex_);
+    auto kept = m.derived_.load(std::memory_order_acquire);
+    if (kept)
+        for (const auto& k : *kept)
+            if (typeid(*k) == typeid(*d)) return k;
+    auto it = find_locked(m.id);
+    const auto n = d->bytes();
+    if (it == q_.end() || it->get() != &m || bytes_ + n > max_bytes_) return d;
+    auto list = std::make_shared<captured_message::derived_list>();
+    if (kept) *list = *kept;
+    list->push_back(d);
+    m.derived_.store(std::move(list), std::memory_order_release);
+    m.derived_bytes_ += n;
+    bytes_ += n;
+    return d;
 }
 
 bool capture_ring::take_first_place(std::string_view flow, std::size_t quota) {

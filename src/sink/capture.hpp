@@ -18,11 +18,14 @@
 
 namespace sink {
 
-// What a reader derives from a captured message once and keeps with it (src/inspect/'s summary: the decoded
-// subject and addresses), so that it is computed at most once per message and goes when the message goes.
-// sink/ never makes one nor looks inside.
+// What a reader derives from a captured message once and keeps with it (src/inspect/'s summary for the list
+// and search, the Mailpit API's summary), so that it is computed at most once per message and goes when the
+// message goes. Each kind (a type deriving from this) is kept at most once per message, through
+// capture_ring::keep, which counts its bytes in the ring's byte bound. sink/ never makes one nor looks inside.
 struct derived_data {
     virtual ~derived_data() = default;
+    // The memory it holds (its strings and vectors included), for the ring's byte bound.
+    virtual std::uint64_t bytes() const noexcept = 0;
 };
 
 struct captured_message {
@@ -33,8 +36,20 @@ struct captured_message {
     std::uint64_t size = 0;  // the whole message's size, also when raw was cut
     bool truncated = false;
     byte_buffer raw;         // header section + body, as received after dot-unstuffing (DATA) or as sent (BDAT)
-    // Set by a reader, once (whoever stores first wins), never on the SMTP path. See derived_data.
-    mutable std::atomic<std::shared_ptr<const derived_data>> derived;
+
+    // What readers derived from it of kind T (capture_ring::keep), or null. Never used on the SMTP path.
+    template <class T>
+    std::shared_ptr<const T> derived() const {
+        if (auto kept = derived_.load(std::memory_order_acquire))
+            for (const auto& d : *kept)
+                if (auto t = std::dynamic_pointer_cast<const T>(d)) return t;
+        return nullptr;
+    }
+
+    // The ring's: what was kept (replaced whole, never changed in place), and its bytes (under the ring's lock).
+    using derived_list = std::vector<std::shared_ptr<const derived_data>>;
+    mutable std::atomic<std::shared_ptr<const derived_list>> derived_;
+    mutable std::uint64_t derived_bytes_ = 0;
 };
 
 class capture_ring {
@@ -50,6 +65,11 @@ public:
     std::size_t clear();
     // Drops the messages with these ids (ids not in the ring are skipped); returns how many were dropped.
     std::size_t remove(std::span<const std::uint64_t> ids);
+
+    // Keeps `d` with `m` while the ring holds `m`, counting d->bytes() in the byte bound, and returns it; or
+    // returns the one of d's kind that `m` already has (another reader was first). When `m` has left the ring,
+    // or `d` does not fit beside what the ring holds (reading never evicts), `d` is returned and not kept.
+    std::shared_ptr<const derived_data> keep(const captured_message& m, std::shared_ptr<const derived_data> d);
 
     // First-per-flow sampling: takes one of the flow's `quota` places; false once they are all taken.
     bool take_first_place(std::string_view flow, std::size_t quota);
@@ -74,6 +94,7 @@ public:
 private:
     using queue = std::deque<std::shared_ptr<const captured_message>>;
     void evict_locked();
+    void drop_locked(const captured_message& m);
     queue::const_iterator find_locked(std::uint64_t id) const;
 
     const std::size_t max_messages_;
@@ -85,5 +106,14 @@ private:
     std::atomic<std::uint64_t> quota_epoch_{1};
     std::atomic<std::uint64_t> in_flight_{0}, cut_{0};
 };
+
+// The derived data of kind T kept with `m`, or made by `make()` (a shared_ptr<const T>) and offered to the
+// ring to keep. Two readers may both make one; the first kept is what both get afterwards.
+template <class T, class Make>
+std::shared_ptr<const T> derived_of(capture_ring& ring, const captured_message& m, Make make) {
+    if (auto kept = m.derived<T>()) return kept;
+    std::shared_ptr<const T> made = make();
+    return std::static_pointer_cast<const T>(ring.keep(m, std::move(made)));
+}
 
 }  // namespace sink

@@ -1,13 +1,17 @@
 """The Mailpit-compatible API's surface (--mailpit-listen): its listeners and their log lines, /livez and /readyz,
 the 501 answers naming each Mailpit endpoint and search filter that is not implemented, its 400/404/405 answers,
-one capture ring shared with the main API (a delete through either is seen by both), and the flag's errors.
+one capture ring shared with the main API (a delete through either is seen by both), and the flag's errors;
+summaries kept within --capture-bytes, and a message that takes seconds to parse leaving SMTP and the rest of
+the API answering.
 The client flows themselves (list, search, read, parts, delete, info) are run by Mailpit's own npm client in
 tests/mailpit/."""
 import json
+import threading
+import urllib.parse
 
 from api import FlowTest
 from daemon import listen_endpoints, run_binary
-from http_client import http_request
+from http_client import http_request, metric
 from messages import flow_message
 from parsers import parse_kv
 
@@ -148,3 +152,69 @@ class TestAnswers(MailpitTest):
         info = json.loads(self.mp(d, 'GET', '/api/v1/info').body)
         self.assertEqual((info['Messages'], info['RuntimeStats']['MessagesDeleted'],
                           info['RuntimeStats']['SMTPAccepted']), (0, 2, 4))
+
+
+def many_parts(n: int) -> bytes:
+    """A multipart/mixed message of n small attachments: a parse takes ~30 us per part."""
+    parts = ''.join(f'--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="f{i}.txt"'
+                    f'\r\n\r\nx{i}\r\n' for i in range(n))
+    return ('Subject: many parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+            parts + '--b--\r\n').encode()
+
+
+class TestHeavyMessages(MailpitTest):
+    def test_summaries_kept_within_capture_bytes(self):
+        limit = 60000
+        d = self.begin_mailpit(args=('--capture-bytes', str(limit), '--capture-messages', '1000'))
+        for i in range(20):  # ~2.3 KB each: 47 KB, all kept, little room left for summaries
+            words = ' '.join(f'word{j}' for j in range(300))
+            self.deliver(d, f'X-Flow: mem\r\nSubject: note {i}\r\n\r\nneedle{i} {words}\r\n'.encode())
+        met = self.metrics(d)
+        kept, raw_bytes = metric(met, 'smtp_blackhole_capture_messages'), metric(met, 'smtp_blackhole_capture_bytes')
+        self.assertEqual((kept, metric(met, 'smtp_blackhole_capture_evicted_total')), (20, 0))
+        # Both searches parse every kept message; their summaries (the text folded for search, twice) cannot
+        # all fit beside the raw bytes: some are kept, the rest used and dropped, and no message is evicted.
+        self.assertEqual([m['subject'] for m in self.messages(d, 'q=needle19')], ['note 19'])
+        r = json.loads(self.mp(d, 'GET', '/api/v1/search?' + urllib.parse.urlencode({'query': 'needle18'})).body)
+        self.assertEqual([m['Subject'] for m in r['messages']], ['note 18'])
+        self.assertEqual([m['subject'] for m in self.messages(d, 'q=needle17')], ['note 17'])
+        met = self.metrics(d)
+        self.assertEqual(metric(met, 'smtp_blackhole_capture_messages'), kept, 'reading never evicts')
+        self.assertTrue(raw_bytes < metric(met, 'smtp_blackhole_capture_bytes') <= limit, met)
+        # New mail makes room as before: raw bytes and kept summaries together stay within the bound.
+        for i in range(20, 30):
+            self.deliver(d, flow_message('mem', f'note {i}', 2000))
+        self.assertLessEqual(metric(self.metrics(d), 'smtp_blackhole_capture_bytes'), limit)
+        self.assertEqual(self.flow(d, 'mem')['messages'], 30)
+
+    def test_slow_parse_leaves_smtp_and_the_api_answering(self):
+        n = 100000  # ~10 MB, seconds to parse with GMime
+        d = self.begin_mailpit(args=('--threads', '1', '--capture-max-message', '16M', '--capture-bytes', '64M'))
+        self.deliver(d, many_parts(n))
+        mid = self.captured(d, 1)[0]['id']
+        done = {}
+
+        def fetch(name, port, path):
+            done[name] = http_request(port, 'GET', path, timeout=120)
+
+        readers = [threading.Thread(target=fetch, args=('api', d.http_port, f'/api/v1/messages/{mid}')),
+                   threading.Thread(target=fetch, args=('mailpit', d.mailpit[0][1], f'/api/v1/message/{mid}'))]
+        for t in readers:
+            t.start()
+        try:
+            threading.Event().wait(0.2)  # both requests are read and their parses begin
+            # The one worker thread serves SMTP and the HTTP listener while both parses run.
+            for i in range(5):
+                self.deliver(d, flow_message('light', f'during {i}'))
+            self.assertEqual(self.flow(d, 'light')['messages'], 5)
+            self.assertEqual(metric(self.metrics(d), 'smtp_blackhole_capture_messages'), 6)
+            self.assertEqual(done, {}, 'the parses were still running while SMTP and the API answered')
+        finally:
+            for t in readers:
+                t.join(150)
+        self.assertEqual(done['api'].status, 200, done['api'])
+        parts = json.loads(done['api'].body)['parts']
+        self.assertEqual((len(parts), parts[0]['content_type'], parts[-1]['filename']),
+                         (n + 1, 'multipart/mixed', f'f{n - 1}.txt'))
+        self.assertEqual(done['mailpit'].status, 200, done['mailpit'])
+        self.assertEqual(len(json.loads(done['mailpit'].body)['Attachments']), n)

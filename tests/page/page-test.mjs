@@ -465,6 +465,7 @@ async function main() {
   }
 
   await multipartMessage(page, ports, requests, refusedByPolicy, blockedInMail);
+  await paging(page, ports, requests);
 
   check("no JavaScript errors on the page", pageErrors.length === 0, JSON.stringify(pageErrors));
   check("the page fetched nothing but the daemon", foreign.length === 0, JSON.stringify(foreign));
@@ -659,6 +660,53 @@ async function multipartMessage(page, ports, requests, refusedByPolicy, blockedI
   } catch (e) {
     check(`screenshot saved to ${path.relative(ROOT, SCREENSHOT_MESSAGE)}`, false, e.message);
   }
+}
+
+// ---- paging through more samples than one page holds (200) ----
+
+async function paging(page, ports, requests) {
+  const flow = "paging";
+  for (let i = 0; i < 450; i++) {
+    await smtpSend(ports.smtp, { from: "pager@page-test.example", to: "rcpt@page-test.example", flow, subject: `page sample ${i}`, body: `sample ${i}` });
+  }
+  const listed = await (await fetch(`http://127.0.0.1:${ports.http}/api/v1/messages?flow=${flow}&limit=1000`,
+    { signal: AbortSignal.timeout(8000) })).json();
+  const ids = listed.messages.map((m) => String(m.id));
+  check("the 450 paging samples are in the ring", ids.length === 450, String(ids.length));
+  const pager = () => page.evaluate(() => ({
+    older: !document.getElementById("page-older").hidden, newer: !document.getElementById("page-newer").hidden,
+    newest: !document.getElementById("page-newest").hidden, note: document.getElementById("page-note").textContent,
+    hash: location.hash,
+  }));
+  const asked = (before) => requests.some((u) => u === `http://127.0.0.1:${ports.http}/api/v1/messages?limit=200&before=${before}&flow=${flow}`);
+  await page.locator(`tr.flow[data-flow="${flow}"]`).click();
+  let got = await waitRows(page, ids.slice(0, 200));
+  let p = await pager();
+  check("a full page of samples offers Older, and no Newer", JSON.stringify(got) === JSON.stringify(ids.slice(0, 200)) &&
+    p.older && !p.newer && !p.newest && p.note === "", JSON.stringify({ got: got.length, p }));
+  await page.locator("#page-older").click();
+  got = await waitRows(page, ids.slice(200, 400));
+  p = await pager();
+  check("Older lists the next 200, asking for before= the last id shown", JSON.stringify(got) === JSON.stringify(ids.slice(200, 400)) &&
+    asked(ids[199]) && p.older && p.newer && !p.newest && p.note === "page 2" && p.hash.includes(`before=${ids[199]}`),
+    JSON.stringify({ got: got.length, p }));
+  await page.locator("#page-older").click();
+  got = await waitRows(page, ids.slice(400));
+  p = await pager();
+  check("the last page holds the oldest 50, without Older", JSON.stringify(got) === JSON.stringify(ids.slice(400)) &&
+    asked(ids[399]) && !p.older && p.newer && p.newest && p.note === "page 3", JSON.stringify({ got: got.length, p }));
+  const note = await page.locator("#samples-note").textContent();
+  check("the note says which page is shown", note === `older than #${ids[399]}, 50, newest first`, JSON.stringify(note));
+  await page.locator("#page-newer").click();
+  got = await waitRows(page, ids.slice(200, 400));
+  p = await pager();
+  check("Newer goes back one page", JSON.stringify(got) === JSON.stringify(ids.slice(200, 400)) && p.note === "page 2",
+    JSON.stringify({ got: got.length, p }));
+  await page.locator("#page-newer").click();
+  got = await waitRows(page, ids.slice(0, 200));
+  p = await pager();
+  check("and back to the newest page, which refreshes again", JSON.stringify(got) === JSON.stringify(ids.slice(0, 200)) &&
+    !p.newer && p.older && !p.hash.includes("before="), JSON.stringify({ got: got.length, p }));
 }
 
 async function run() {

@@ -102,8 +102,8 @@ TEST_CASE("connection sink: the first N per flow are kept when the rate is 0, no
     for (int i = 0; i < 3; ++i) deliver(s, env, "X-Flow: b\r\n\r\n", "b\r\n");
     auto a = h.ring.list("a", 10);
     REQUIRE(a.size() == 2);
-    CHECK(inspect::summarize(*a[0])->subject == "s1");  // decoded from the raw header when asked
-    CHECK(inspect::summarize(*a[1])->subject == "s0");
+    CHECK(inspect::summarize(h.ring, *a[0])->subject == "s1");  // decoded from the raw header when asked
+    CHECK(inspect::summarize(h.ring, *a[1])->subject == "s0");
     CHECK(a[1]->raw == "X-Flow: a\r\nSubject: s0\r\n\r\nbody\r\n");
     CHECK(a[1]->client == "127.0.0.1:9");
     CHECK(a[1]->rcpt_to == std::vector<std::string>{"user@example.net"});

@@ -21,7 +21,7 @@ std::shared_ptr<sink::captured_message> message(std::string flow, std::string ma
     return m;
 }
 
-ids found(const sink::capture_ring& r, inspect::query q) {
+ids found(sink::capture_ring& r, inspect::query q) {
     ids out;
     for (const auto& h : inspect::search(r, q)) out.push_back(h.message->id);
     return out;
@@ -41,10 +41,13 @@ sink::capture_ring& numbered(sink::capture_ring& r, int n) {
 
 }  // namespace
 
-TEST_CASE("summary: decoded, computed once, kept with the message") {
-    auto m = message("f", "Bounce@Sender.test", "R@x", "From: =?utf-8?q?J=C3=BCrgen?= <j@example.org>\r\n"
-                                                        "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nHello\r\n");
-    auto s = inspect::summarize(*m);
+TEST_CASE("summary: decoded, computed once, kept with the message, counted in the ring's bytes") {
+    const std::string raw = "From: =?utf-8?q?J=C3=BCrgen?= <j@example.org>\r\n"
+                            "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nHello\r\n";
+    sink::capture_ring r(10, 1 << 20);
+    auto m = message("f", "Bounce@Sender.test", "R@x", raw);
+    r.push(m);
+    auto s = inspect::summarize(r, *m);
     CHECK(s->subject == "Grüße");
     REQUIRE(s->from);
     CHECK(*s->from == inspect::address{"Jürgen", "j@example.org"});
@@ -52,11 +55,61 @@ TEST_CASE("summary: decoded, computed once, kept with the message") {
     CHECK(s->sender_keys == std::vector<std::string>{"bounce@sender.test", "j@example.org"});
     CHECK(s->recipient_keys == std::vector<std::string>{"r@x"});
     CHECK(s->other_keys == std::vector<std::string>{"jürgen", "hello\n"});
-    CHECK(inspect::summarize(*m) == s);  // the same object: not parsed again
+    CHECK(inspect::summarize(r, *m) == s);  // the same object: not parsed again
+    CHECK(s->bytes() > sizeof(inspect::summary));
+    CHECK(r.bytes() == raw.size() + s->bytes());
     std::weak_ptr<const inspect::summary> kept = s;
     s.reset();
+    const std::uint64_t id = m->id;
     m.reset();
+    CHECK(!kept.expired());  // the ring holds the message, and the message its summary
+    CHECK(r.remove(std::span(&id, 1)) == 1);
     CHECK(kept.expired());  // it went with the message
+    CHECK(r.bytes() == 0);
+}
+
+TEST_CASE("summary: not kept for a message that left the ring, nor beyond the ring's byte bound") {
+    const std::string raw = "Subject: a subject long enough to live on the heap\r\n\r\nHello there\r\n";
+    auto gone = message("f", "a@x", "b@x", raw);  // never pushed: as if evicted before it was read
+    sink::capture_ring r(10, 1 << 20);
+    auto s = inspect::summarize(r, *gone);
+    CHECK(s->subject == "a subject long enough to live on the heap");
+    CHECK(inspect::summarize(r, *gone) != s);  // parsed again: nothing was kept
+    CHECK(r.bytes() == 0);
+
+    sink::capture_ring tight(10, raw.size() + 16);  // room for the bytes, not for a summary
+    auto m = message("f", "a@x", "b@x", raw);
+    tight.push(m);
+    auto t = inspect::summarize(tight, *m);
+    CHECK(t->subject == s->subject);
+    CHECK(inspect::summarize(tight, *m) != t);
+    CHECK(tight.bytes() == raw.size());
+    CHECK(tight.count() == 1);  // reading never evicts
+}
+
+TEST_CASE("capture ring: kept data of two kinds, each once, leave with an evicted message") {
+    struct kind_a final : sink::derived_data {
+        std::uint64_t bytes() const noexcept override { return 100; }
+    };
+    struct kind_b final : sink::derived_data {
+        std::uint64_t bytes() const noexcept override { return 50; }
+    };
+    sink::capture_ring r(2, 1000);
+    auto m = message("f", "a@x", "b@x", "x");
+    r.push(m);
+    auto a = sink::derived_of<kind_a>(r, *m, [] { return std::make_shared<const kind_a>(); });
+    auto a2 = sink::derived_of<kind_a>(r, *m, [] { return std::make_shared<const kind_a>(); });
+    CHECK(a == a2);
+    auto other_a = std::make_shared<const kind_a>();
+    CHECK(r.keep(*m, other_a) == a);  // another reader was first: its one is what everyone gets
+    auto b = sink::derived_of<kind_b>(r, *m, [] { return std::make_shared<const kind_b>(); });
+    CHECK(m->derived<kind_a>() == a);
+    CHECK(m->derived<kind_b>() == b);
+    CHECK(r.bytes() == 1 + 100 + 50);
+    r.push(message("f", "a@x", "b@x", "y"));
+    r.push(message("f", "a@x", "b@x", "z"));  // evicts m by count
+    CHECK(r.bytes() == 2);
+    CHECK(r.evicted() == 1);
 }
 
 TEST_CASE("fold: Unicode case folding, invalid UTF-8 made valid") {
