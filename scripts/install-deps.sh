@@ -12,8 +12,8 @@ set -euo pipefail
 build_packages=(
   g++ meson ninja-build pkg-config python3
   libboost1.81-dev libssl-dev libcxxopts-dev prometheus-cpp-dev
-  # message inspection (src/inspect/): GMime 3, which brings GLib
-  libgmime-3.0-dev
+  # message inspection (src/inspect/): GMime 3, which brings GLib; libxml2's HTML parser for an HTML body's words
+  libgmime-3.0-dev libxml2-dev
 )
 test_packages=(
   # the unit tests (header-only; found by its header, so no CMake)

@@ -37,11 +37,8 @@ summary summarize(const sink::captured_message& m, const inspect::message_view& 
 // space, no space at either end, ASCII letters lower-case.
 std::string clean(std::string_view s);
 
-// The words of an HTML text: tags, comments and the content of head, style and script dropped, the common
-// character references decoded (&amp; &lt; &gt; &quot; &#39; &nbsp; and numeric ones), white space collapsed.
-std::string html_to_text(std::string_view html);
-
-// Mailpit's snippet: the text body (or, without one, the HTML body's words) with white space collapsed, cut
+// Mailpit's snippet: the text body (or, without one, the HTML body's words: inspect::html_words) with white
+// space collapsed, cut
 // to at most 200 bytes at a UTF-8 character boundary with "..." after a cut.
 std::string snippet(std::string_view text, std::string_view html);
 

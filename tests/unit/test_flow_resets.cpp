@@ -80,9 +80,15 @@ TEST_CASE("a long-poll wait registered while a message is counted is never misse
     sink::flow_table t(8, 1);
     auto& l = t.for_thread(0);
     std::atomic<std::uint64_t> go{0}, counted{0};
+    // Spins, then yields: with more runnable threads than cores (a parallel build) a pure spin would wait out a
+    // whole time slice per round.
+    auto await = [](const std::atomic<std::uint64_t>& v, std::uint64_t want) {
+        for (unsigned spins = 0; v.load(std::memory_order_acquire) != want;)
+            if (++spins > 2000) std::this_thread::yield();
+    };
     std::thread counter([&] {
         for (std::uint64_t r = 1; r <= rounds; ++r) {
-            while (go.load(std::memory_order_acquire) != r) {}
+            await(go, r);
             l.count_message("f", 1, 1, 1);
             counted.store(r, std::memory_order_release);
         }
@@ -95,7 +101,7 @@ TEST_CASE("a long-poll wait registered while a message is counted is never misse
         for (std::uint64_t spin = 0; spin < r % 97; ++spin) asm volatile("" ::: "memory");
         auto token = t.watch("f", [&] { woken = true; });
         bool seen = t.get("f").messages >= r;
-        while (counted.load(std::memory_order_acquire) != r) {}
+        await(counted, r);
         t.unwatch("f", token);
         if (!seen && !woken.load()) ++missed;
     }

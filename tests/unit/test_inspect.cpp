@@ -7,6 +7,7 @@
 #include <iterator>
 #include <random>
 
+#include "inspect/html_text.hpp"
 #include "inspect/message.hpp"
 #include "smtp/base64.hpp"
 
@@ -251,4 +252,19 @@ TEST_CASE("inspect: a message/rfc822 part is a leaf whose content is the message
     CHECK(v.parts == std::vector<part_info>{container("", "multipart/mixed"), leaf("1", "text/plain", "", "", 9),
                                             leaf("2", "message/rfc822", "", "", inner.size(), "", "", "", true)});
     CHECK(part_data(outer, "2") == inner);
+}
+
+TEST_CASE("the words of an HTML body, read by libxml2's HTML parser") {
+    CHECK(inspect::html_words("<html><head><title>T</title><style>p{}</style></head><body><p>Hello <b>W</b>orld</p>"
+                              "<div>next&amp;last &lt;x&gt; &#233;&#x263A;&nbsp;end</div><!-- c --><script>x()</script>"
+                              "<br/>tail") == "Hello World next&last <x> \xc3\xa9\xe2\x98\xba end tail");
+    CHECK(inspect::html_words("a &bogus; b & c") == "a &bogus; b & c");
+    CHECK(inspect::html_words("<SCRIPT>hidden</Script>shown <unclosed") == "shown");
+    CHECK(inspect::html_words("<table><tr><td>cell</td><td>next</td></tr></table><ul><li>one<li>two</ul>") ==
+          "cell next one two");
+    CHECK(inspect::html_words("<p>Gr\xc3\xbc\xc3\x9f<i>e</i></p><p>\xe2\x80\x94</p>") ==
+          "Gr\xc3\xbc\xc3\x9f" "e \xe2\x80\x94");
+    CHECK(inspect::html_words(std::string(50000, '<') + "<div>" + std::string(300, '(')) .size() > 0);
+    CHECK(inspect::html_words("") == "");
+    CHECK(inspect::html_words("   ") == "");
 }

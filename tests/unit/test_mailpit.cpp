@@ -65,15 +65,6 @@ TEST_CASE("mailpit: clean is Mailpit's search form of a text") {
     CHECK(mp::clean("J\xc3\x9cRGEN") == "j\xc3\x9crgen");  // only ASCII letters change case
 }
 
-TEST_CASE("mailpit: the words of HTML") {
-    CHECK(mp::html_to_text("<html><head><title>T</title><style>p{}</style></head><body><p>Hello <b>W</b>orld</p>"
-                           "<div>next&amp;last &lt;x&gt; &#233;&#x263A;&nbsp;end</div><!-- c --><script>x()</script>"
-                           "<br/>tail") == "Hello World next&last <x> \xc3\xa9\xe2\x98\xba end tail");
-    CHECK(mp::html_to_text("a &bogus; b & c") == "a &bogus; b & c");
-    CHECK(mp::html_to_text("<SCRIPT>hidden</Script>shown <unclosed") == "shown");
-    CHECK(mp::html_to_text("") == "");
-}
-
 TEST_CASE("mailpit: the snippet is the text (or the HTML's words), collapsed, cut to 200 bytes") {
     CHECK(mp::snippet("Hello\r\n  there\t you", "<p>other</p>") == "Hello there you");
     CHECK(mp::snippet(" \r\n", "<p>Only <i>HTML</i></p>") == "Only HTML");
