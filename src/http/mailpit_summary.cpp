@@ -3,10 +3,7 @@
 #include "http/mailpit_summary.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
-#include <optional>
-#include <utility>
 
 #include "inspect/html_text.hpp"
 #include "inspect/summary.hpp"
