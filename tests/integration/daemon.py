@@ -20,9 +20,18 @@ STOP_TIMEOUT = 20.0  # seconds until the daemon exits after a signal
 
 _live: set[subprocess.Popen] = set()  # every process started here and not yet reaped
 _live_lock = threading.Lock()
+_leftover_hooks: list = []  # more clean-ups for _kill_leftovers (other process kinds, e.g. a Postfix master)
+
+
+def at_leftovers(fn) -> None:
+    """Registers fn to run whenever the leftovers are cleaned up: at exit, and when run.py gives up on a hung
+    suite (which leaves by os._exit, without atexit)."""
+    _leftover_hooks.append(fn)
 
 
 def _kill_leftovers() -> None:
+    for fn in _leftover_hooks:
+        fn()
     with _live_lock:
         procs = list(_live)
     for p in procs:
