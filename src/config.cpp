@@ -52,7 +52,11 @@ std::string auth_text(auth_mode m) {
 
 std::vector<server::listen_address> listeners(const cli::command_line& cl, const std::string& flag) {
     std::vector<server::listen_address> out;
-    for (const auto& l : cl.get<strings>(flag)) out.push_back(parse_listen(l));
+    try {
+        for (const auto& l : cl.get<strings>(flag)) out.push_back(parse_listen(l));
+    } catch (const usage_error& e) {
+        throw usage_error("--" + flag + ": " + e.what());
+    }
     return out;
 }
 

@@ -57,6 +57,7 @@ std::string prepare_descriptors(const config::config& c) {
 int main(int argc, char** argv) {
     cli::command_line cl("smtp-blackhole", "An SMTP sink: accepts mail fast, counts it exactly, keeps none of it.");
     config::add_flags(cl);
+    cl.environment("SMTP_BLACKHOLE_", {"SMTP_BLACKHOLE_OPTS"});  // OPTS: the flags line of systemd/'s unit
     config::config c;
     if (auto code = cl.parse(argc, argv, [&] { c = config::read(cl); })) return *code;
     server::log::set_level(c.log_level);

@@ -82,12 +82,19 @@ def http_args(http=('127.0.0.1:0',)) -> list[str]:
     return [a for l in http for a in ('--http-listen', l)]
 
 
-def run_binary(args, timeout=5.0):
-    """Runs the binary to completion (bounded) with a free HTTP port; a run that does not end is killed and
-    reported (None)."""
+def daemon_env(env: dict[str, str] | None) -> dict[str, str]:
+    """The environment a daemon runs with: this process's, without any SMTP_BLACKHOLE_* variable (each one is a
+    flag to the daemon), plus `env`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith('SMTP_BLACKHOLE_')}
+    return {**base, **(env or {})}
+
+
+def run_binary(args, timeout=5.0, env: dict[str, str] | None = None, http=True):
+    """Runs the binary to completion (bounded) with a free HTTP port (unless http is False); a run that does not
+    end is killed and reported (None)."""
     try:
-        return subprocess.run([BINARY] + http_args() + list(args), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout)
+        return subprocess.run([BINARY] + (http_args() if http else []) + list(args), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout, env=daemon_env(env))
     except subprocess.TimeoutExpired:
         return None
 
@@ -124,7 +131,7 @@ class Daemon:
     `listen` are the SMTP listeners, `http` the HTTP ones (passed only if the binary has --http-listen)."""
 
     def __init__(self, *args: str, listen=('127.0.0.1:0',), http=('127.0.0.1:0',), preexec_fn=None,
-                 wait_started=True):
+                 wait_started=True, env: dict[str, str] | None = None, expect_listeners: int | None = None):
         if BINARY is None:
             raise RuntimeError('daemon.BINARY is not set')
         argv = [BINARY]
@@ -138,8 +145,8 @@ class Daemon:
         self.stdout = b''
         self._cond = threading.Condition()
         self._eof = False
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, preexec_fn=_child_setup(preexec_fn))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=_child_setup(preexec_fn), env=daemon_env(env))
         with _live_lock:
             _live.add(self.proc)
         self.pid = self.proc.pid
@@ -153,7 +160,7 @@ class Daemon:
             self.wait_line(lambda l: parse_kv(l).get('msg') == 'started', START_TIMEOUT)
             self.endpoints = listen_endpoints(self.lines, 'smtp')
             self.http_endpoints = listen_endpoints(self.lines, 'http')
-            if len(self.endpoints) != len(listen):
+            if len(self.endpoints) != (len(listen) if expect_listeners is None else expect_listeners):
                 self.kill()
                 raise AssertionError(f'expected {len(listen)} listening lines, got: {self.lines}')
             if http_flags and len(self.http_endpoints) != len(http):

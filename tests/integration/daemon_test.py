@@ -103,10 +103,10 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(s.lines[-1], s.totals_lines[0], 'the totals line must be the last line')
         return s.totals
 
-    def assertExit2OneLine(self, args, prefix='smtp-blackhole: ', logs_allowed=False):
+    def assertExit2OneLine(self, args, prefix='smtp-blackhole: ', logs_allowed=False, env=None):
         """Exit code 2 and one error line. With logs_allowed (start-up failures), key=value log lines
         written before the failure may precede it; the error line must then be the last line."""
-        p = run_binary(args)
+        p = run_binary(args, env=env)
         self.assertIsNotNone(p, f'{args}: did not exit (started serving?)')
         err = p.stderr.decode('utf-8', 'replace')
         self.assertEqual(p.returncode, 2, f'{args}: stderr {err!r}')
