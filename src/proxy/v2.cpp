@@ -96,6 +96,7 @@ bool each_tlv(std::string_view s, OnTlv&& on_tlv) {
 // PP2_TYPE_SSL: client flags, verify result, then sub-TLVs.
 bool decode_ssl(std::string_view value, ssl_info& out) {
     if (value.size() < ssl_fixed) return false;
+    out = {};  // a second SSL TLV replaces the first
     out.present = true;
     out.client = byte_at(value, 0);
     out.verify = be32(value, 1);
