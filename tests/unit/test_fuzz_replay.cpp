@@ -1,26 +1,48 @@
-// Replays every file in tests/fuzz/corpus/ (seeds and past crashes) through the fuzzer's property.
+// Replays every fuzz target's corpus, tests/fuzz/corpus/TARGET/ (seeds and past crashes), through its property.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "../fuzz/proxy_check.hpp"
 #include "../fuzz/session_check.hpp"
 
-TEST_CASE("fuzz corpus replays without breaking the session's properties") {
+namespace {
+
+// Calls check(bytes) for each file of the target's corpus; returns how many there were.
+template <class Check>
+std::size_t replay(const char* target, Check&& check) {
     namespace fs = std::filesystem;
     std::size_t n = 0;
-    for (const auto& e : fs::directory_iterator(FUZZ_CORPUS_DIR)) {
+    for (const auto& e : fs::directory_iterator(fs::path(FUZZ_CORPUS_DIR) / target)) {
         if (!e.is_regular_file()) continue;
         std::ifstream in(e.path(), std::ios::binary);
         std::stringstream ss;
         ss << in.rdbuf();
         CAPTURE(e.path().filename().string());
-        CHECK(fuzz::check_session_input(ss.str()) == "");
-        CHECK(fuzz::check_session_input(ss.str(), {}) == "");  // byte by byte and at every offset too
+        check(ss.str());
         ++n;
     }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz corpus replays without breaking the session's properties") {
+    auto n = replay("session", [](const std::string& input) {
+        CHECK(fuzz::check_session_input(input) == "");
+        CHECK(fuzz::check_session_input(input, {}) == "");  // byte by byte and at every offset too
+    });
     CHECK(n >= 5);
+}
+
+TEST_CASE("fuzz corpus replays without breaking the PROXY header's properties") {
+    auto n = replay("proxy", [](const std::string& input) {
+        CHECK(fuzz::check_proxy_input(input) == "");
+        CHECK(fuzz::check_proxy_input(input, {}) == "");  // byte by byte and at every offset too
+    });
+    CHECK(n >= 10);
 }
 
 TEST_CASE("fuzz property catches a split-dependent session") {
@@ -36,4 +58,27 @@ TEST_CASE("fuzz property catches a split-dependent session") {
     CHECK(fuzz::well_formed("250 ok\r\n") == "");
     CHECK(fuzz::well_formed("25 x\r\n") != "");
     CHECK(fuzz::well_formed("250 ok") != "");
+}
+
+TEST_CASE("fuzz property catches a broken PROXY verdict") {
+    // The property must be able to fail: a sound run passes, and each way of spoiling it is noticed.
+    std::string in = "PROXY TCP4 192.0.2.1 198.51.100.7 5678 25\r\nEHLO a\r\n";
+    auto run = fuzz::feed_proxy({in});
+    REQUIRE(fuzz::check_verdict(in, run) == "");
+    auto off = run;
+    off.result.consumed -= 1;  // not at the CR LF
+    CHECK(fuzz::check_verdict(in, off) != "");
+    auto ugly = run;
+    ugly.header.authority = "\x01";
+    CHECK(fuzz::check_verdict(in, ugly) != "");
+    auto half = run;
+    half.header.destination.clear();
+    CHECK(fuzz::check_verdict(in, half) != "");
+    auto odd = run;
+    odd.header.source = "192.0.2.01";
+    CHECK(fuzz::check_verdict(in, odd) != "");
+    auto refused = fuzz::feed_proxy({"EHLO a\r\n"});
+    REQUIRE(fuzz::check_verdict("EHLO a\r\n", refused) == "");
+    refused.result.consumed = 1;
+    CHECK(fuzz::check_verdict("EHLO a\r\n", refused) != "");
 }
