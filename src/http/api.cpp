@@ -61,7 +61,8 @@ struct api::waiter {
     bool finished = false;  // only touched on the waiter's executor
 };
 
-api::api(sink::hub& h, const metrics::exposition& m, std::string_view page) : h_(h), m_(m), page_(page) {}
+api::api(sink::hub& h, const metrics::exposition& m, std::string_view page, const lifecycle& life)
+    : h_(h), m_(m), page_(page), life_(life) {}
 
 api::~api() {
     std::lock_guard lock(waiters_mutex_);
@@ -72,6 +73,8 @@ std::span<const route<api::handler>> api::routes() {
     static const route<handler> table[] = {
         {get, "/", &api::get_page},
         {get, "/healthz", &api::get_health},
+        {get, "/livez", &api::get_health},
+        {get, "/readyz", &api::get_ready},
         {get, "/metrics", &api::get_metrics},
         {get, "/api/v1/flows", &api::get_flows},
         {del, "/api/v1/flows", &api::delete_flows},
@@ -107,6 +110,13 @@ void api::get_page(call& c) {
 }
 
 void api::get_health(call& c) { c.done(make(c.req, boost::json::object{{"status", "ok"}})); }
+
+void api::get_ready(call& c) {
+    if (life_.draining.load(std::memory_order_relaxed))
+        return c.done(make(c.req, bhttp::status::service_unavailable,
+                           boost::json::serialize(boost::json::object{{"status", "draining"}})));
+    c.done(make(c.req, boost::json::object{{"status", "ready"}}));
+}
 
 void api::get_metrics(call& c) {
     c.done(make(c.req, bhttp::status::ok, m_.text(), "text/plain; version=0.0.4; charset=utf-8"));

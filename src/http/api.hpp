@@ -1,4 +1,4 @@
-// The HTTP API (JSON), /metrics, /healthz and the sample viewer page: the route table and its handlers, and the
+// The HTTP API (JSON), /metrics, /healthz, /livez, /readyz and the sample viewer page: the route table and its handlers, and the
 // long-poll waiters of GET /api/v1/flows/{flow}/wait, which are woken by the flow table when a message is counted
 // (no polling). An endpoint is a row in routes() and its handler. Reading messages with GMime (the message list,
 // search, a message, a part) runs on the api's own inspection thread, never on a worker that serves SMTP.
@@ -20,7 +20,7 @@ namespace http {
 
 class api final : public service {
 public:
-    api(sink::hub& h, const metrics::exposition& m, std::string_view page);
+    api(sink::hub& h, const metrics::exposition& m, std::string_view page, const lifecycle& life);
     ~api() override;
     // Answers `req` by calling `done` once: at once, or later on `ex` (wait).
     void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
@@ -34,6 +34,7 @@ private:
 
     void get_page(call& c);
     void get_health(call& c);
+    void get_ready(call& c);
     void get_metrics(call& c);
     void get_flows(call& c);
     void delete_flows(call& c);
@@ -58,6 +59,7 @@ private:
     sink::hub& h_;
     const metrics::exposition& m_;
     const std::string_view page_;
+    const lifecycle& life_;
     std::mutex waiters_mutex_;
     std::vector<std::shared_ptr<waiter>> waiters_;
     boost::asio::thread_pool inspection_{1};  // last: joined first, while everything its work uses still exists

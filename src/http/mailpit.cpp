@@ -105,12 +105,12 @@ struct mailpit_api::call {
     responder& done;
 };
 
-mailpit_api::mailpit_api(sink::hub& h) : h_(h), store_(h.ring) {}
+mailpit_api::mailpit_api(sink::hub& h, const lifecycle& life) : h_(h), life_(life), store_(h.ring) {}
 
 std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
     static const route<handler> table[] = {
         {get, "/livez", &mailpit_api::get_live},
-        {get, "/readyz", &mailpit_api::get_live},
+        {get, "/readyz", &mailpit_api::get_ready},
         {get, "/api/v1/info", &mailpit_api::get_info},
         {get, "/api/v1/messages", &mailpit_api::get_messages},
         {del, "/api/v1/messages", &mailpit_api::delete_messages},
@@ -139,6 +139,8 @@ std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
 }
 
 void mailpit_api::handle(const request& req, const boost::asio::any_io_executor& ex, responder done) {
+    // The probes are answered at once, never behind a slow parse on the inspection thread.
+    if (req.target() == "/livez" || req.target() == "/readyz") return dispatch(req, std::move(done));
     // The request is copied: it stays with its session. Every handler answers before it returns.
     answer_off_thread(inspection_, ex, std::move(done), [this, req] {
         response out;
@@ -161,8 +163,14 @@ void mailpit_api::dispatch(const request& req, responder done) {
     (this->*row->handler)(c);
 }
 
-// /livez and /readyz: Mailpit answers 200 with an empty body.
+// /livez and /readyz: Mailpit answers 200 with an empty body; /readyz 503 while the sink drains.
 void mailpit_api::get_live(call& c) { c.done(text(c.req, bhttp::status::ok, "")); }
+
+void mailpit_api::get_ready(call& c) {
+    if (life_.draining.load(std::memory_order_relaxed))
+        return c.done(text(c.req, bhttp::status::service_unavailable, "draining"));
+    c.done(text(c.req, bhttp::status::ok, ""));
+}
 
 void mailpit_api::get_info(call& c) {
     auto all = store_.messages();

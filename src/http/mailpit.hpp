@@ -19,7 +19,7 @@ namespace http {
 
 class mailpit_api final : public service {
 public:
-    explicit mailpit_api(sink::hub& h);
+    mailpit_api(sink::hub& h, const lifecycle& life);
     void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
 
 private:
@@ -29,6 +29,7 @@ private:
     static std::span<const route<handler>> routes();
 
     void get_live(call& c);
+    void get_ready(call& c);
     void get_info(call& c);
     void get_messages(call& c);
     void delete_messages(call& c);
@@ -53,6 +54,7 @@ private:
     void answer_page(call& c, const std::vector<message_ptr>& all, const std::vector<message_ptr>& matched);
 
     sink::hub& h_;
+    const lifecycle& life_;
     mailpit::store store_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     boost::asio::thread_pool inspection_{1};  // last: joined first, while everything its work uses still exists

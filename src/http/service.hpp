@@ -4,6 +4,7 @@
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <string>
@@ -15,6 +16,13 @@ namespace bhttp = boost::beast::http;
 using request = bhttp::request<bhttp::string_body>;
 using response = bhttp::response<bhttp::string_body>;
 using responder = std::function<void(response)>;
+
+// What the process is doing, as /livez and /readyz tell it: set by the server, read by both APIs. Draining
+// starts at SIGTERM: SMTP listeners are closed and open sessions finish, while the HTTP listeners still answer
+// (/readyz with 503, so that a load balancer stops sending first) until the last session is gone.
+struct lifecycle {
+    std::atomic<bool> draining{false};
+};
 
 class service {
 public:

@@ -77,7 +77,7 @@ server::server(const settings& s)
     metrics_ = std::make_unique<metrics::exposition>(
         state_.hub, [this] { return std::uint64_t(state_.active.load(std::memory_order_relaxed)); },
         SMTP_BLACKHOLE_VERSION);
-    api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html);
+    api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html, life_);
     for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
     for (const auto& l : s.smtp_listen)
         endpoints_.push_back(
@@ -87,7 +87,7 @@ server::server(const settings& s)
     for (const auto& l : s.http_listen)
         bind_everywhere("http", l, [this](std::size_t i, auto a) { http_[i]->adopt(std::move(a)); });
     if (!s.mailpit_listen.empty()) {
-        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub);
+        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub, life_);
         for (auto& w : workers_) mailpit_http_.push_back(std::make_unique<http::listener>(w->context(), *mailpit_));
     }
     for (const auto& l : s.mailpit_listen)
@@ -98,11 +98,18 @@ server::server(const settings& s)
     signals_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGTERM, SIGINT);
     hangup_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGHUP);
     state_.draining = workers_.size();
+    // The last SMTP session is gone: the HTTP listeners, which answered /readyz with 503 meanwhile, stop too,
+    // and each worker's loop runs out of work.
     state_.all_drained = [this] {
         asio::post(workers_[0]->context(), [this] {
             signals_->cancel();
             hangup_->cancel();
         });
+        for (std::size_t i = 0; i < workers_.size(); ++i)
+            asio::post(workers_[i]->context(), [this, i] {
+                http_[i]->stop();
+                if (!mailpit_http_.empty()) mailpit_http_[i]->stop();
+            });
     };
 }
 
@@ -136,13 +143,9 @@ void server::on_signal(const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                            {"drain_timeout_ms", std::to_string(state_.cfg.drain_timeout.count())}});
+    life_.draining.store(true, std::memory_order_relaxed);
     for (auto& w : workers_) asio::post(w->context(), [w = w.get()] { w->drain(); });
     api_->cancel_waits();
-    for (std::size_t i = 0; i < workers_.size(); ++i)
-        asio::post(workers_[i]->context(), [this, i] {
-            http_[i]->stop();
-            if (!mailpit_http_.empty()) mailpit_http_[i]->stop();
-        });
     // A second signal while draining stops waiting for sessions.
     signals_->async_wait([this](const boost::system::error_code& e, int) {
         if (e) return;

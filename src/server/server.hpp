@@ -40,6 +40,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<tcp::endpoint> endpoints_;
     std::unique_ptr<metrics::exposition> metrics_;
+    http::lifecycle life_;
     std::unique_ptr<http::api> api_;
     std::vector<std::unique_ptr<http::listener>> http_;  // one per worker
     std::unique_ptr<http::mailpit_api> mailpit_;         // with --mailpit-listen only

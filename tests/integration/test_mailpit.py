@@ -49,7 +49,7 @@ class TestListeners(MailpitTest):
             self.assertEqual(json.loads(http_request(port, 'GET', '/api/v1/messages').body)['total'], 0)
         # The main API is not served on a Mailpit port, nor the Mailpit API on the main one.
         self.assertText(self.mp(d, 'GET', '/healthz'), 404, b'404 page not found', '/healthz')
-        self.assertEqual(self.request(d, 'GET', '/livez').status, 404)
+        self.assertEqual(self.request(d, 'GET', '/api/v1/info').status, 404)
 
     def test_no_mailpit_listener_by_default(self):
         d = self.begin()
