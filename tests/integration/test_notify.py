@@ -12,7 +12,6 @@ import time
 from daemon import START_TIMEOUT
 from http_client import http_request
 from parsers import parse_kv
-from replies import SHUTTING_DOWN
 from systemd_support import WATCHDOG_PID_IS_OWN, ActivationTest, free_ports
 
 STATUS_INTERVAL = 5.0  # seconds: systemd::status_interval
@@ -59,9 +58,7 @@ class TestNotify(ActivationTest):
         d.wait_line(lambda l: parse_kv(l).get('msg') == 'TLS certificate reloaded', 5)
         # The drain: `held` is told 421 and the daemon ends with it.
         d.send_signal(signal.SIGTERM)
-        self.assertEqual(held.reply(), SHUTTING_DOWN)
-        held.expect_closed()
-        held.close()
+        self.expect_shutdown(held)
         s = d.wait(10)
         self.assertEqual(s.returncode, 0, s.lines)
         self.assertEqual(s.totals['transactions'], 3)
