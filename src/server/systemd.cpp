@@ -89,18 +89,18 @@ void notifier::send(const std::string& state) { sd_notify(0, state.c_str()); }  
 
 void notifier::ready() {
     if (!enabled_) return;
-    send("READY=1");
     last_tick_ = std::chrono::steady_clock::now();
     last_transactions_ = read_().transactions;
-    refresh(false);
+    send("READY=1\n" + status_line(false));
     schedule_status();
     if (watchdog_.count() == 0) return;
     answered_.store(workers_.size(), std::memory_order_relaxed);
     keep_alive();
 }
 
+// Not while stopping: systemd is taking the service down, and a READY=1 would say otherwise.
 void notifier::reloading() {
-    if (!enabled_) return;
+    if (!enabled_ || draining_) return;
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const auto usec = std::uint64_t(now.tv_sec) * 1'000'000 + std::uint64_t(now.tv_nsec) / 1000;
@@ -108,14 +108,13 @@ void notifier::reloading() {
 }
 
 void notifier::reloaded() {
-    if (enabled_) send("READY=1");
+    if (enabled_ && !draining_) send("READY=1");
 }
 
 void notifier::stopping() {
     if (!enabled_) return;
     draining_ = true;
-    send("STOPPING=1");
-    refresh(false);
+    send("STOPPING=1\n" + status_line(false));
 }
 
 void notifier::stop() {
@@ -124,8 +123,8 @@ void notifier::stop() {
     watchdog_timer_.cancel();
 }
 
-// STATUS= now; at a tick, with the rate over the interval that just ended.
-void notifier::refresh(bool tick) {
+// `STATUS=...` as it stands; at a tick, with the rate over the interval that just ended.
+std::string notifier::status_line(bool tick) {
     const status s = read_();
     if (tick) {
         const auto now = std::chrono::steady_clock::now();
@@ -134,14 +133,14 @@ void notifier::refresh(bool tick) {
         last_tick_ = now;
         last_transactions_ = s.transactions;
     }
-    send("STATUS=" + status_text(s, rate_));
+    return "STATUS=" + status_text(s, rate_);
 }
 
 void notifier::schedule_status() {
     status_timer_.expires_after(status_interval);
     status_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopped_) return;
-        refresh(true);
+        send(status_line(true));
         schedule_status();
     });
 }

@@ -50,19 +50,21 @@ public:
     // `workers`: every worker's io_context, each of which must answer the watchdog's probe.
     notifier(boost::asio::io_context& home, std::vector<boost::asio::io_context*> workers,
              std::function<status()> read);
-    // READY=1 and a first STATUS=; starts the STATUS refresh and, with WatchdogSec=, the keep-alive.
+    // READY=1 with a first STATUS= (one message, so the status is the one at READY); starts the STATUS refresh
+    // and, with WatchdogSec=, the keep-alive.
     void ready();
-    // RELOADING=1 (with the MONOTONIC_USEC= that systemd 253's Type=notify-reload asks for) ... READY=1.
+    // RELOADING=1 (with the MONOTONIC_USEC= that systemd 253's Type=notify-reload asks for) ... READY=1; nothing
+    // once stopping.
     void reloading();
     void reloaded();
-    // STOPPING=1 and a STATUS= that says draining.
+    // STOPPING=1 with a STATUS= that says draining.
     void stopping();
     // Cancels the timers, so that the home io_context can run out of work.
     void stop();
 
 private:
     void send(const std::string& state);
-    void refresh(bool tick);
+    std::string status_line(bool tick);
     void schedule_status();
     void keep_alive();
 
