@@ -12,6 +12,8 @@ set -euo pipefail
 build_packages=(
   g++ meson ninja-build pkg-config python3
   libboost1.81-dev libssl-dev libcxxopts-dev prometheus-cpp-dev
+  # systemd notify and socket activation (src/server/systemd.cpp): sd_notify, sd_listen_fds_with_names
+  libsystemd-dev
   # message inspection (src/inspect/): GMime 3, which brings GLib; libxml2's HTML parser for an HTML body's words
   libgmime-3.0-dev libxml2-dev
 )
@@ -19,7 +21,8 @@ test_packages=(
   # the unit tests (header-only; found by its header, so no CMake)
   doctest-dev
   # real SMTP clients: swaks (with Net::SSLeay for --tls/--tlsc, only a Recommends of swaks), openssl s_client
-  # and s_time, postfix's smtp-source and smtp-sink; systemd-analyze checks the unit; ps and friends
+  # and s_time, postfix's smtp-source and smtp-sink; systemd-analyze checks the units and systemd-socket-activate
+  # passes sockets as systemd would; ps and friends
   swaks libnet-ssleay-perl openssl postfix procps systemd
   # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as
   # Debian's npm package next to Debian's nodejs)

@@ -64,13 +64,14 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     const std::string nofile = prepare_descriptors(c);
     try {
-        server::server s(c.server);
+        const auto passed = server::systemd::take_sockets();  // socket activation: LISTEN_FDS
+        server::server s(c.server, passed);
         server::log::info("started", {{"threads", std::to_string(c.server.threads)},
                                       {"hostname", c.server.smtp.hostname},
                                       {"nofile", nofile}});
         s.run();
         log_totals(s.totals());
-    } catch (const std::runtime_error& e) {  // start-up failures: a listener, a thread
+    } catch (const std::runtime_error& e) {  // start-up failures: a listener, a passed socket, a thread
         std::fprintf(stderr, "smtp-blackhole: cannot start: %s\n", e.what());
         return 2;
     }

@@ -30,7 +30,8 @@ connection::connection(worker& w, tcp::socket s, std::uint64_t id, bool implicit
 connection::~connection() { w_.detach(*this); }
 
 void connection::start() {
-    log::debug("connection open", {{"session", std::to_string(session_.id())}});
+    log::debug("connection open",
+               {{"session", std::to_string(session_.id())}, {"worker", std::to_string(w_.index())}});
     touch();
     watch();
     if (implicit_tls_) return start_tls();

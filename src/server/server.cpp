@@ -1,6 +1,10 @@
 // Start, run and stop of the worker threads. See server.hpp.
 #include "server/server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <stdexcept>
@@ -33,8 +37,7 @@ tcp::endpoint claim_port(const tcp::endpoint& ep) {
 
 // Binds `l` on every worker (see open_acceptor), handing each acceptor to `adopt(worker index, acceptor)`,
 // and logs `listening PROTO ADDR:PORT` once.
-tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_address& l,
-                                      const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt) {
+tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_address& l, const acceptor_sink& adopt) {
     tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
     try {
         ep = claim_port(ep);
@@ -45,6 +48,54 @@ tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_addre
     auto name = "listening " + std::string(proto) + " " + to_string(ep);
     log::info(name, {{"proto", proto}, {"addr", to_string(ep)}});
     return ep;
+}
+
+// Gives every worker an acceptor on the socket systemd passed (worker 0 the descriptor itself, the others a
+// dup() of it: one listening socket, whose connections go to whichever worker accepts first), and logs
+// `listening PROTO ADDR:PORT` once, with activated=systemd.
+tcp::endpoint server::share_everywhere(std::string_view proto, const systemd::passed_socket& p,
+                                       const acceptor_sink& adopt) {
+    const auto protocol = p.family == AF_INET6 ? tcp::v6() : tcp::v4();
+    tcp::endpoint ep;
+    try {
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            const int fd = i == 0 ? p.fd : ::fcntl(p.fd, F_DUPFD_CLOEXEC, 0);
+            if (fd < 0) throw boost::system::system_error(errno, boost::system::system_category());
+            auto a = std::make_unique<tcp::acceptor>(workers_[i]->context(), protocol, fd);
+            ep = a->local_endpoint();
+            adopt(i, std::move(a));
+        }
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot use the " + std::string(proto) + " socket systemd passed: " +
+                                 e.code().message());
+    }
+    auto name = "listening " + std::string(proto) + " " + to_string(ep);
+    log::info(name, {{"proto", proto}, {"addr", to_string(ep)}, {"activated", "systemd"}});
+    return ep;
+}
+
+// One kind's listeners: the sockets systemd passed for it if there are any (its --*-listen addresses, given or
+// default, are then not bound: the socket units say where to listen), else its --*-listen addresses.
+std::vector<tcp::endpoint> server::open_listeners(systemd::kind k, const std::vector<listen_address>& flags,
+                                                  const std::vector<systemd::passed_socket>& passed,
+                                                  const acceptor_sink& adopt) {
+    const auto proto = systemd::name_of(k);
+    std::vector<tcp::endpoint> out;
+    for (const auto& p : passed)
+        if (p.what == k) out.push_back(share_everywhere(proto, p, adopt));
+    if (out.empty()) {
+        for (const auto& l : flags) out.push_back(bind_everywhere(proto, l, adopt));
+    } else if (!flags.empty()) {
+        std::string skipped;
+        for (const auto& l : flags) {
+            if (!skipped.empty()) skipped += ',';
+            skipped += to_string({asio::ip::make_address(l.host), l.port});
+        }
+        log::info("systemd passed the " + std::string(proto) + " sockets: --" + std::string(proto) +
+                      "-listen not bound",
+                  {{"skipped", skipped}});
+    }
+    return out;
 }
 
 namespace {
@@ -67,7 +118,27 @@ settings with_security(settings s, const smtp::authenticator* a) {
 
 }  // namespace
 
-server::server(const settings& s)
+// Every listener of every kind, each on every worker.
+void server::open_all_listeners(const settings& s, const std::vector<systemd::passed_socket>& passed) {
+    const auto smtp = [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), false); };
+    endpoints_ = open_listeners(systemd::kind::smtp, s.smtp_listen, passed, smtp);
+    const auto smtps = [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), true); };
+    open_listeners(systemd::kind::smtps, s.smtps_listen, passed, smtps);
+    open_listeners(systemd::kind::http, s.http_listen, passed, [this](std::size_t i, auto a) {
+        http_[i]->adopt(std::move(a));
+    });
+    const bool mailpit_passed =
+        std::any_of(passed.begin(), passed.end(), [](const auto& p) { return p.what == systemd::kind::mailpit; });
+    if (!s.mailpit_listen.empty() || mailpit_passed) {
+        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub, life_);
+        for (auto& w : workers_) mailpit_http_.push_back(std::make_unique<http::listener>(w->context(), *mailpit_));
+    }
+    open_listeners(systemd::kind::mailpit, s.mailpit_listen, passed, [this](std::size_t i, auto a) {
+        mailpit_http_[i]->adopt(std::move(a));
+    });
+}
+
+server::server(const settings& s, const std::vector<systemd::passed_socket>& passed)
     : tls_(std::make_unique<tls_config>(s.tls_cert, s.tls_key, s.smtp.hostname)), auth_(make_authenticator(s)),
       state_(with_security(s, auth_.get())) {
     state_.tls = tls_.get();
@@ -79,24 +150,18 @@ server::server(const settings& s)
         SMTP_BLACKHOLE_VERSION);
     api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html, life_);
     for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
-    for (const auto& l : s.smtp_listen)
-        endpoints_.push_back(
-            bind_everywhere("smtp", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), false); }));
-    for (const auto& l : s.smtps_listen)
-        bind_everywhere("smtps", l, [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), true); });
-    for (const auto& l : s.http_listen)
-        bind_everywhere("http", l, [this](std::size_t i, auto a) { http_[i]->adopt(std::move(a)); });
-    if (!s.mailpit_listen.empty()) {
-        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub, life_);
-        for (auto& w : workers_) mailpit_http_.push_back(std::make_unique<http::listener>(w->context(), *mailpit_));
-    }
-    for (const auto& l : s.mailpit_listen)
-        bind_everywhere("mailpit", l, [this](std::size_t i, auto a) { mailpit_http_[i]->adopt(std::move(a)); });
+    open_all_listeners(s, passed);
     state_.hub.flows.set_full_warning([](std::size_t max) {
         log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});
     });
     signals_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGTERM, SIGINT);
     hangup_ = std::make_unique<asio::signal_set>(workers_[0]->context(), SIGHUP);
+    std::vector<asio::io_context*> contexts;
+    for (auto& w : workers_) contexts.push_back(&w->context());
+    notifier_ = std::make_unique<systemd::notifier>(workers_[0]->context(), std::move(contexts), [this] {
+        return systemd::status{state_.active.load(std::memory_order_relaxed), state_.hub.counters.sum().transactions,
+                               life_.draining.load(std::memory_order_relaxed)};
+    });
     state_.draining = workers_.size();
     // The last SMTP session is gone: the HTTP listeners, which answered /readyz with 503 meanwhile, stop too,
     // and each worker's loop runs out of work.
@@ -104,6 +169,7 @@ server::server(const settings& s)
         asio::post(workers_[0]->context(), [this] {
             signals_->cancel();
             hangup_->cancel();
+            notifier_->stop();
         });
         for (std::size_t i = 0; i < workers_.size(); ++i)
             asio::post(workers_[i]->context(), [this, i] {
@@ -121,6 +187,8 @@ void server::run() {
     for (auto& w : workers_) w->start_accepting();
     for (auto& h : http_) h->start();
     for (auto& h : mailpit_http_) h->start();
+    // Posted before the loops run: READY=1 goes out once every listener is open and the worker threads started.
+    asio::post(workers_[0]->context(), [this] { notifier_->ready(); });
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([w = workers_[i].get()] { w->run(); });
     workers_[0]->run();
@@ -131,10 +199,12 @@ void server::run() {
 void server::wait_for_reload() {
     hangup_->async_wait([this](const boost::system::error_code& ec, int) {
         if (ec) return;
+        notifier_->reloading();
         if (auto why = tls_->reload(); why.empty())
             log::info("TLS certificate reloaded", {{"sha256", tls_->fingerprint()}});
         else
             log::error("TLS reload failed, keeping the old certificate", {{"error", why}});
+        notifier_->reloaded();
         wait_for_reload();
     });
 }
@@ -144,6 +214,7 @@ void server::on_signal(const boost::system::error_code& ec, int sig) {
     log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                            {"drain_timeout_ms", std::to_string(state_.cfg.drain_timeout.count())}});
     life_.draining.store(true, std::memory_order_relaxed);
+    notifier_->stopping();
     for (auto& w : workers_) asio::post(w->context(), [w = w.get()] { w->drain(); });
     api_->cancel_waits();
     // A second signal while draining stops waiting for sessions.

@@ -11,6 +11,7 @@
 #include "http/server.hpp"
 #include "metrics/collector.hpp"
 #include "server/settings.hpp"
+#include "server/systemd.hpp"
 #include "server/tls.hpp"
 #include "server/worker.hpp"
 #include "sink/counters.hpp"
@@ -20,10 +21,12 @@ namespace server {
 class server {
 public:
     // Loads or makes the TLS pair, reads --auth-users, binds every listener, and logs `listening PROTO
-    // ADDR:PORT` once per listener. Throws std::runtime_error with a one-line reason.
-    explicit server(const settings& s);
+    // ADDR:PORT` once per listener. The sockets systemd passed serve their kind in place of its --*-listen
+    // addresses. Throws std::runtime_error with a one-line reason.
+    explicit server(const settings& s, const std::vector<systemd::passed_socket>& passed = {});
     ~server();
-    // Serves until SIGTERM or SIGINT, then drains (RFC 5321 3.8: 421 to idle sessions) and returns.
+    // Serves until SIGTERM or SIGINT, then drains (RFC 5321 3.8: 421 to idle sessions) and returns. Tells
+    // systemd (with NOTIFY_SOCKET) when it is ready, reloading and stopping.
     void run();
     sink::totals totals() const { return state_.hub.counters.sum(); }
     const std::vector<tcp::endpoint>& smtp_endpoints() const noexcept { return endpoints_; }
@@ -31,8 +34,14 @@ public:
 private:
     void on_signal(const boost::system::error_code& ec, int sig);
     void wait_for_reload();
-    tcp::endpoint bind_everywhere(std::string_view proto, const listen_address& l,
-                                  const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt);
+    void open_all_listeners(const settings& s, const std::vector<systemd::passed_socket>& passed);
+    using acceptor_sink = std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>;
+    std::vector<tcp::endpoint> open_listeners(systemd::kind k, const std::vector<listen_address>& flags,
+                                              const std::vector<systemd::passed_socket>& passed,
+                                              const acceptor_sink& adopt);
+    tcp::endpoint bind_everywhere(std::string_view proto, const listen_address& l, const acceptor_sink& adopt);
+    tcp::endpoint share_everywhere(std::string_view proto, const systemd::passed_socket& p,
+                                   const acceptor_sink& adopt);
 
     std::unique_ptr<tls_config> tls_;
     std::unique_ptr<const smtp::authenticator> auth_;
@@ -47,6 +56,7 @@ private:
     std::vector<std::unique_ptr<http::listener>> mailpit_http_;  // one per worker, with --mailpit-listen only
     std::unique_ptr<asio::signal_set> signals_;
     std::unique_ptr<asio::signal_set> hangup_;  // SIGHUP: reload the TLS pair
+    std::unique_ptr<systemd::notifier> notifier_;  // on worker 0; destroyed before the workers' io_contexts
 };
 
 // "127.0.0.1:2525" or "[::1]:2525".

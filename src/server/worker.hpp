@@ -1,6 +1,6 @@
 // One worker: an io_context run by one thread, its own SO_REUSEPORT acceptors (the kernel spreads
-// connections over workers), the connections it owns, and its own counters. Nothing is shared between
-// workers on the SMTP path but the active-connection count.
+// connections over workers) or its dup() of each socket systemd passed, the connections it owns, and its own
+// counters. Nothing is shared between workers on the SMTP path but the active-connection count.
 #pragma once
 #include <atomic>
 #include <boost/asio/io_context.hpp>

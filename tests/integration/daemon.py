@@ -128,13 +128,16 @@ class Stopped:
 
 class Daemon:
     """One smtp-blackhole process. Starts it, waits (bounded) for its listeners, and knows their ports.
-    `listen` are the SMTP listeners, `http` the HTTP ones (passed only if the binary has --http-listen)."""
+    `listen` are the SMTP listeners, `http` the HTTP ones (passed only if the binary has --http-listen).
+    `launcher` is a command line the daemon's is appended to, one that ends by exec'ing it (so that the process
+    started here is the daemon), e.g. systemd-socket-activate."""
 
     def __init__(self, *args: str, listen=('127.0.0.1:0',), http=('127.0.0.1:0',), preexec_fn=None,
-                 wait_started=True, env: dict[str, str] | None = None, expect_listeners: int | None = None):
+                 wait_started=True, env: dict[str, str] | None = None, expect_listeners: int | None = None,
+                 launcher=()):
         if BINARY is None:
             raise RuntimeError('daemon.BINARY is not set')
-        argv = [BINARY]
+        argv = list(launcher) + [BINARY]
         for l in listen:
             argv += ['--smtp-listen', l]
         http_flags = http_args(http) if '--http-listen' not in args else []
@@ -157,15 +160,21 @@ class Daemon:
         self.endpoints: list[tuple[str, int]] = []
         self.http_endpoints: list[tuple[str, int]] = []
         if wait_started:
-            self.wait_line(lambda l: parse_kv(l).get('msg') == 'started', START_TIMEOUT)
-            self.endpoints = listen_endpoints(self.lines, 'smtp')
-            self.http_endpoints = listen_endpoints(self.lines, 'http')
-            if len(self.endpoints) != (len(listen) if expect_listeners is None else expect_listeners):
-                self.kill()
-                raise AssertionError(f'expected {len(listen)} listening lines, got: {self.lines}')
-            if http_flags and len(self.http_endpoints) != len(http):
-                self.kill()
-                raise AssertionError(f'expected {len(http)} "listening http" lines, got: {self.lines}')
+            self.await_start(len(listen) if expect_listeners is None else expect_listeners,
+                             len(http) if http_flags else None)
+
+    def await_start(self, listeners: int, http: int | None = None) -> None:
+        """Waits (bounded) for msg=started and reads the `listening` lines: `listeners` SMTP ones and, unless http
+        is None, `http` HTTP ones; anything else kills the daemon and fails."""
+        self.wait_line(lambda l: parse_kv(l).get('msg') == 'started', START_TIMEOUT)
+        self.endpoints = listen_endpoints(self.lines, 'smtp')
+        self.http_endpoints = listen_endpoints(self.lines, 'http')
+        if len(self.endpoints) != listeners:
+            self.kill()
+            raise AssertionError(f'expected {listeners} listening lines, got: {self.lines}')
+        if http is not None and len(self.http_endpoints) != http:
+            self.kill()
+            raise AssertionError(f'expected {http} "listening http" lines, got: {self.lines}')
 
     def _read_stderr(self) -> None:
         for raw in self.proc.stderr:

@@ -9,7 +9,7 @@ import unittest
 from daemon import STOP_TIMEOUT, Daemon, run_binary
 from http_client import http_request, metric, parse_prometheus
 from parsers import parse_kv, stuff
-from replies import BYE, DATA_GO, HOST, MAIL_OK, RCPT_OK, greeting
+from replies import BYE, DATA_GO, HOST, MAIL_OK, RCPT_OK, SHUTTING_DOWN, greeting
 from smtp_client import IO_TIMEOUT, Client
 
 
@@ -55,6 +55,12 @@ class DaemonTest(unittest.TestCase):
     def quit(self, c: Client) -> None:
         """QUIT, 221, the server's close, our close: a session that ends without a 421 at shutdown."""
         self.assertEqual(c.cmd('QUIT'), BYE)
+        c.expect_closed()
+        c.close()
+
+    def expect_shutdown(self, c: Client) -> None:
+        """The drain's 421 (RFC 5321 3.8), the server's close, our close."""
+        self.assertEqual(c.reply(), SHUTTING_DOWN)
         c.expect_closed()
         c.close()
 

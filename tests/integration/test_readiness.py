@@ -9,7 +9,7 @@ import time
 from api import FlowTest
 from daemon import listen_endpoints
 from http_client import http_request
-from replies import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK, SHUTTING_DOWN
+from replies import BYE, DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK
 
 READY = (200, {'status': 'ready'})
 DRAINING = (503, {'status': 'draining'})
@@ -48,9 +48,7 @@ class TestReadiness(FlowTest):
         self.assertEqual(busy.cmd('DATA'), DATA_GO)
         busy.send(b'Subject: during the drain\r\n\r\nbody\r\n.\r\n')
         self.assertRegex(busy.reply(), QUEUED_RE)
-        self.assertEqual(busy.reply(), SHUTTING_DOWN)
-        busy.expect_closed()
-        busy.close()
+        self.expect_shutdown(busy)
         # The last session is gone: the daemon exits and its HTTP listeners with it.
         s = d.wait(8)
         self.assertEqual(s.returncode, 0, s.lines)
