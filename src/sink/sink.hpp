@@ -51,8 +51,9 @@ private:
     std::vector<thread_state> states_;
 };
 
-// The observer of one SMTP session: names the flow, counts exactly, samples into the capture ring.
-class connection_sink final : public smtp::observer {
+// The observer of one SMTP session: names the flow, counts exactly, samples into the capture ring. (fault/
+// extends it with the verdicts of fault rules.)
+class connection_sink : public smtp::observer {
 public:
     connection_sink(hub& h, std::size_t thread, std::string client);
     ~connection_sink() override;
