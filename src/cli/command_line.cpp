@@ -55,6 +55,13 @@ std::optional<int> command_line::parse(int argc, const char* const* argv, const 
     return std::nullopt;
 }
 
+std::vector<std::string> command_line::every(const std::string& flag) const {
+    std::vector<std::string> out;
+    for (const auto& kv : result_.arguments())
+        if (kv.key() == flag) out.push_back(kv.value());
+    return out;
+}
+
 std::uint64_t command_line::size(const std::string& flag) const { return read_with(*this, flag, parse_size); }
 
 std::chrono::milliseconds command_line::duration(const std::string& flag) const {

@@ -31,6 +31,7 @@ public:
 private:
     void on_signal(const boost::system::error_code& ec, int sig);
     void wait_for_reload();
+    void log_faults() const;
     tcp::endpoint bind_everywhere(std::string_view proto, const listen_address& l,
                                   const std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>& adopt);
 
