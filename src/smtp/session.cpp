@@ -20,7 +20,7 @@ action session::open() {
 }
 
 void session::greet() {
-    if (!intercept(stage::connect)) reply(reply_id::greeting);
+    if (!intercept(stage::connect, resume_at::greeting)) reply(reply_id::greeting);
 }
 
 void session::reply(reply_id id) {
