@@ -167,6 +167,10 @@ key_values split(std::string_view text) {
     while (true) {
         skip_space();
         if (i == text.size()) break;
+        if (text[i] == ',') {  // an empty item
+            ++i;
+            continue;
+        }
         auto end = text.find_first_of(",=", i);
         if (end == std::string_view::npos || text[end] == ',')
             throw rule_error("", quoted(ascii::trim<ascii::is_space>(text.substr(i, end - i))) + " is not key=value");

@@ -62,8 +62,8 @@ struct rule {
     std::string delay_text() const;
 };
 
-// The pairs of "stage=rcpt, code=451,text=\"Try later, please\"": items split at commas, keys and values trimmed,
-// a value in double quotes may hold commas. Throws rule_error.
+// The pairs of "stage=rcpt, code=451,text=\"Try later, please\"": items split at commas (empty items skipped),
+// keys and values trimmed, a value in double quotes may hold commas. Throws rule_error.
 key_values split(std::string_view text);
 // The validator: a rule from its pairs; throws rule_error naming the first bad key.
 rule validate(const key_values& kv);
