@@ -140,7 +140,7 @@ void add_fault_flags(cli::command_line& cl) {
         ("fault", "a fault rule, key=value,... (e.g. stage=rcpt,code=451,first=2; see the README); repeatable, "
             "asked in the order given; none by default", cxxopts::value<std::string>())
         ("fault-seed", "seed of the rules' probability= draws (one generator per connection, with its session "
-            "id); random when not given, and logged at start", cxxopts::value<std::uint64_t>());
+            "id); random when not given, and logged at start", cxxopts::value<std::string>());
     // clang-format on
 }
 
@@ -154,7 +154,10 @@ void read_faults(const cli::command_line& cl, server::settings& s) {
         }
     }
     if (cl.given("fault-seed")) {
-        s.fault_seed = cl.get<std::uint64_t>("fault-seed");
+        const auto text = cl.get<std::string>("fault-seed");
+        auto r = std::from_chars(text.data(), text.data() + text.size(), s.fault_seed);
+        if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || text.empty())
+            throw usage_error("--fault-seed must be a whole number from 0 to 18446744073709551615");
     } else {
         std::random_device rd;
         s.fault_seed = (std::uint64_t(rd()) << 32) ^ rd();
