@@ -5,8 +5,17 @@ namespace fault {
 
 connection_observer::connection_observer(sink::hub& h, table& t, std::size_t thread, std::string client,
                                          std::uint64_t session_id)
-    : connection_sink(h, thread, std::move(client)), hub_(h), flows_(h.flows.for_thread(thread)), table_(t),
-      random_(connection_seed(t.seed(), session_id)) {}
+    : connection_sink(h, thread, std::move(client)), table_(t), session_id_(session_id) {
+    set_stage_gate(t.size());
+}
+
+random& connection_observer::generator() noexcept {
+    if (!seeded_) {
+        random_ = random(connection_seed(table_.seed(), session_id_));
+        seeded_ = true;
+    }
+    return random_;
+}
 
 smtp::verdict connection_observer::on_stage(const smtp::stage_event& e) noexcept {
     if (auto v = table_.version(); v != version_) {  // rules were added or removed since this connection looked
@@ -61,7 +70,7 @@ bool connection_observer::fires(entry& en) {
     const rule& r = en.r;
     const auto n = en.seen.fetch_add(1, std::memory_order_relaxed) + 1;
     bool go = (r.first == 0 || n <= r.first) && (r.every == 0 || n % r.every == 0);
-    if (r.has_probability && !(random_.uniform() < r.probability)) go = false;
+    if (r.has_probability && !(generator().uniform() < r.probability)) go = false;
     if (!go) return false;
     if (r.times == 0) {
         en.fired.fetch_add(1, std::memory_order_relaxed);
@@ -80,13 +89,13 @@ void connection_observer::count(const rule& r, const smtp::stage_event& e) {
     std::string label(smtp::stage_name(e.stage));
     label += ':';
     label += replies ? std::to_string(r.code) : std::string(action_name(r.act));
-    flows_.count_fault(flow(e), label, sink::now_ms());
+    flows().count_fault(flow(e), label, sink::now_ms());
     table_.count(e.stage, r.act, r.code);
 }
 
 const std::string& connection_observer::flow(const smtp::stage_event& e) {
     if (!flow_named_) {
-        hub_.key.name({&e.env, e.helo, e.header, e.auth_user}, flow_, scratch_);
+        owner().key.name({&e.env, e.helo, e.header, e.auth_user}, flow_, scratch_);
         flow_named_ = true;
     }
     return flow_;

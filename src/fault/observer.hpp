@@ -24,12 +24,15 @@ private:
     // The flow of the message as far as it is known at this event (named once per event).
     const std::string& flow(const smtp::stage_event& e);
 
-    sink::hub& hub_;
-    sink::flow_table::local& flows_;
+    // The generator, seeded at its first draw (most connections never draw).
+    random& generator() noexcept;
+
     table& table_;
-    std::uint64_t version_ = 0;          // of rules_: the table's version when it was taken
+    std::uint64_t version_ = 0;              // of rules_: the table's version when it was taken
     std::shared_ptr<const snapshot> rules_;  // null until the table first changes
-    random random_;
+    std::uint64_t session_id_;
+    bool seeded_ = false;
+    random random_{0};
     std::string flow_, scratch_;
     bool flow_named_ = false;
 };

@@ -8,6 +8,7 @@ namespace fault {
 void table::publish(std::shared_ptr<const snapshot> s) {
     rules_ = std::move(s);
     version_.fetch_add(1, std::memory_order_acq_rel);
+    size_.store(rules_->size(), std::memory_order_release);
 }
 
 std::vector<std::uint64_t> table::add(std::vector<rule> rules) {

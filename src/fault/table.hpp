@@ -51,6 +51,8 @@ public:
     std::shared_ptr<const snapshot> current() const;
     // Bumped by every change: a connection whose copy is older takes current() again.
     std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
+    // How many rules there are: the sessions' stage gate (observer::stage_gate), 0 when none could answer.
+    const std::atomic<std::uint64_t>& size() const noexcept { return size_; }
 
     // Counts one injected fault.
     void count(smtp::stage s, action a, unsigned short code);
@@ -63,6 +65,7 @@ private:
     mutable std::mutex mutex_;
     std::shared_ptr<const snapshot> rules_ = std::make_shared<const snapshot>();
     std::atomic<std::uint64_t> version_{0};
+    std::atomic<std::uint64_t> size_{0};
     std::uint64_t next_id_ = 1;
     mutable std::mutex tally_mutex_;  // taken only when a fault fires
     std::map<std::tuple<smtp::stage, action, unsigned short>, std::uint64_t> tally_;

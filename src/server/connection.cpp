@@ -119,11 +119,6 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     if (lingering_) return read();  // discard what comes after our last reply
     bool filled = len_ + n == cap_;
     len_ += n;
-    consume(filled);
-}
-
-// Feeds the buffered bytes to the session and carries out what it asks. `filled`: the last read filled the buffer.
-void connection::consume(bool filled) {
     auto r = session_.feed(std::string_view(buf_.get(), len_));
     touch();
     len_ -= r.consumed;
@@ -147,9 +142,7 @@ void connection::consume(bool filled) {
         resize_buffer(body ? max_read_buffer : cap_ * 2);
     else if (!filled && !body && cap_ > initial_read_buffer && len_ <= initial_read_buffer / 2)
         resize_buffer(initial_read_buffer);
-    if (r.next != smtp::action::none && r.next != smtp::action::start_tls &&
-        r.next != smtp::action::close_after_flush)
-        return act(r.next);
+    if (r.next >= smtp::action::wait) return act(r.next);  // a verdict's delay or close
     after_input();
 }
 
@@ -172,7 +165,8 @@ void connection::on_delay(const error_code& ec) {
         drain_pending_ = false;
         session_.request_shutdown();
     }
-    consume(false);
+    if (!buf_) return after_input();  // the greeting was delayed: nothing was read yet
+    on_read({}, 0);                   // the bytes that waited in the buffer, fed as if just read
 }
 
 // A verdict's close without a reply. disconnect: what is queued is written, then a FIN (the lingering close of

@@ -49,7 +49,6 @@ private:
     void on_watchdog(const error_code& ec);
     void read();
     void on_read(const error_code& ec, std::size_t n);
-    void consume(bool filled);
     void act(smtp::action a);
     void arm_delay();
     void on_delay(const error_code& ec);

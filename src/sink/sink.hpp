@@ -66,6 +66,10 @@ public:
     void on_reply(unsigned short code) noexcept override;
     void on_transaction_end() noexcept override;
 
+protected:
+    hub& owner() noexcept { return h_; }
+    flow_table::local& flows() noexcept { return flows_; }
+
 private:
     // Body room a capture starts with when the client declared no SIZE: most test mail fits, and what is not
     // used is given back when the message is complete.

@@ -1,6 +1,7 @@
 // What the protocol engine tells the layer that handles mail (sink/): the one seam between them.
 // The engine calls these synchronously from feed(); views are valid only during the call.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -43,7 +44,7 @@ struct verdict {
     };
     kind what = kind::none;
     unsigned short code = 0;     // 400..599; for delay 0 means "then go on normally"
-    std::string_view text;       // the reply's text, "" for the code's usual one; valid until the next observer call
+    std::string_view text = {};  // the reply's text, "" for the code's usual one; valid until the next observer call
     std::uint64_t delay_ms = 0;
     bool reset = false;
 };
@@ -70,6 +71,17 @@ public:
     virtual void on_transaction_end() noexcept {}
     // A stage is reached (see smtp/stage.hpp): the verdict says whether the session goes on normally.
     virtual verdict on_stage(const stage_event&) noexcept { return {}; }
+
+    // Whether the session asks on_stage at all: not while the value this refers to is 0, so that a stage costs
+    // one load when nothing could answer (no fault rule). By default always 1. Read once, when the session starts.
+    const std::atomic<std::uint64_t>& stage_gate() const noexcept { return *gate_; }
+
+protected:
+    void set_stage_gate(const std::atomic<std::uint64_t>& gate) noexcept { gate_ = &gate; }
+
+private:
+    inline static const std::atomic<std::uint64_t> always_ask_{1};
+    const std::atomic<std::uint64_t>* gate_ = &always_ask_;
 };
 
 }  // namespace smtp

@@ -12,7 +12,8 @@
 
 namespace smtp {
 
-session::session(const profile& p, observer& obs, std::uint64_t id) noexcept : prof_(p), obs_(obs), id_(id) {}
+session::session(const profile& p, observer& obs, std::uint64_t id) noexcept
+    : prof_(p), obs_(obs), gate_(obs.stage_gate()), id_(id) {}
 
 action session::open() {
     greet();
@@ -49,10 +50,8 @@ void session::output_written(std::size_t n) noexcept {
 }
 
 feed_result session::feed(std::string_view in) {
-    if (silent_) return {in.size(), next_action()};  // read and dropped, never answered
-    if (starttls_ || waiting_) return {0, next_action()};
     std::size_t pos = 0;
-    while (pos < in.size() && !closing_ && !starttls_ && !waiting_ && !silent_) {
+    while (pos < in.size() && !halted_) {
         auto rest = in.substr(pos);
         step s{};
         switch (phase_) {
@@ -65,7 +64,10 @@ feed_result session::feed(std::string_view in) {
         pos += s.used;
         if (s.unit_ended) after_unit(pos < in.size());
     }
-    if (closing_ || silent_) pos = in.size();  // nothing after QUIT or a 421 is read
+    if (!halted_) return {pos, action::none};
+    // Nothing after QUIT or a 421 is read, and silence reads and drops; after STARTTLS or a delay's verdict the
+    // rest waits (to be dropped, or read after resume()).
+    if (closing_ || silent_) pos = in.size();
     return {pos, next_action()};
 }
 
@@ -135,7 +137,7 @@ inline session::step session::read_bdat_chunk(std::string_view in) {
 // After each command or body: a pending shutdown takes effect between transactions, and without
 // PIPELINING a client must wait for each reply before sending more (RFC 2920 3.1).
 void session::after_unit(bool more_input) {
-    if (closing_ || starttls_ || waiting_ || silent_) return;
+    if (halted_) return;
     if (phase_ == phase::command && more_input && !prof_.enabled(extension::pipelining)) {
         reply(reply_id::bad_pipelining);
         return close();
@@ -167,6 +169,7 @@ void session::timed_out() {
 
 void session::tls_established(std::string_view info) {
     starttls_ = false;
+    update_halted();
     tls_ = true;
     tls_info_.assign(info);
     reset_transaction();
@@ -250,10 +253,8 @@ void session::finish_message(body_kind kind) {
         header_done_ = true;
         wants_body_ = obs_.on_header(env_, header_, header_truncated_);
     }
-    if (intercept(stage::message, resume_at::message, header_)) {
-        delayed_kind_ = kind;
+    if (intercept(stage::message, kind == body_kind::data ? resume_at::data_end : resume_at::bdat_end, header_))
         return;
-    }
     message_info m;
     m.env = &env_;
     m.size = size_;
@@ -283,7 +284,7 @@ void session::reset_transaction() noexcept {
 // The session is over (QUIT, a last 421 or 503, the client's EOF): so is a transaction left open.
 void session::close() noexcept {
     reset_transaction();
-    closing_ = true;
+    closing_ = halted_ = true;
 }
 
 }  // namespace smtp

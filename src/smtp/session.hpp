@@ -2,7 +2,9 @@
 // Bytes go in through feed(); replies come out through output(); accepted transactions go to an observer.
 // It owns no socket, clock, thread or randomness: the server decides when to read, write and time out.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +19,9 @@ namespace smtp {
 
 // What the server must do after writing the replies: nothing, close, or (after STARTTLS's 220) drop every
 // byte it still holds from the client and start TLS on the same connection (RFC 3207 4, 4.2). The observer's
-// verdicts add: wait (wait_ms(), then resume() and feed the unused bytes again), and disconnect or reset (close
-// without a reply once what is queued is written: with a FIN, or at once with an RST).
+// verdicts add (last, so that `>= wait` tells them apart): wait (wait_ms(), then resume() and feed the unused bytes
+// again), and disconnect or reset (close without a reply once what is queued is written: with a FIN, or at once
+// with an RST).
 enum class action : std::uint8_t { none, close_after_flush, start_tls, wait, disconnect, reset };
 
 struct feed_result {
@@ -73,8 +76,9 @@ public:
 private:
     enum class txn : std::uint8_t { none, mail, rcpt, bdat };
 
-    // Where the session carries on after a delay.
-    enum class resume_at : std::uint8_t { line, greeting, chunk, message };
+    // Where the session carries on after a delay: the command line again, the greeting, the end of the first BDAT
+    // chunk, the end of a message's data (DATA or BDAT).
+    enum class resume_at : std::uint8_t { line, greeting, chunk, data_end, bdat_end };
 
     // One function per phase: each takes the unread bytes and says how many it used and whether they ended a
     // unit (a command, a message, a chunk). Inline, defined in session.cpp beside feed, their one caller: the hot
@@ -89,11 +93,15 @@ private:
     inline step read_bdat_chunk(std::string_view in);
     void after_unit(bool more_input);
     action next_action() const noexcept;
-    // The observer's verdict at stage `s`, carried out (session_verdicts.cpp); true when the normal course must not
-    // go on (a reply was given instead, or the session waits, closes or falls silent). `helo`: the name being
-    // given, at ehlo.
-    // `at`: where resume() carries on after a delay.
-    bool intercept(stage s, resume_at at = resume_at::line, std::string_view header = {}, std::string_view helo = {});
+    // Recomputes halted_ after one of its flags was cleared.
+    void update_halted() noexcept { halted_ = closing_ || starttls_ || waiting_ || silent_; }
+    // The observer's verdict at stage `s`, carried out; true when the normal course must not go on (a reply was
+    // given instead, or the session waits, closes or falls silent). `at`: where resume() carries on after a delay;
+    // `helo`: the name being given, at ehlo. Inline (below): while the observer's stage gate is 0 it costs one
+    // load; ask() (session_verdicts.cpp) does the rest.
+    inline bool intercept(stage s, resume_at at = resume_at::line, std::string_view header = {},
+                          std::string_view helo = {});
+    bool ask(stage s, resume_at at, std::string_view header, std::string_view helo);
     // A reply asked for at stage `s`, instead of the normal one, and what it means for the session.
     void inject(stage s, unsigned short code, std::string_view text, std::string_view header);
     void greet();
@@ -129,11 +137,13 @@ private:
 
     const profile& prof_;
     observer& obs_;
+    const std::atomic<std::uint64_t>& gate_;  // obs_.stage_gate()
     const std::uint64_t id_;
 
     phase phase_ = phase::command;
     txn txn_ = txn::none;
     bool helo_done_ = false;
+    bool halted_ = false;  // closing_, starttls_, waiting_ or silent_: the byte loop stops
     bool closing_ = false;
     bool quit_ = false;
     bool starttls_ = false;  // 220 queued for STARTTLS: nothing more is read until TLS is up
@@ -170,16 +180,25 @@ private:
     bool silent_ = false;           // silence: nothing more is answered, what comes is dropped
     bool waiting_ = false;          // a delay: nothing more is read until resume()
     action abort_ = action::none;   // disconnect or reset
+    bool resuming_ = false;         // re-running the delayed stage: its verdict is what follows the delay
     std::uint64_t wait_ms_ = 0;
-    resume_at resume_at_ = resume_at::line;
-    stage delayed_ = stage::connect;  // the stage whose verdict was a delay
-    bool resuming_ = false;           // re-running that stage: its verdict is what follows the delay
-    body_kind delayed_kind_ = body_kind::data;
-    unsigned short follow_code_ = 0;  // the reply after the delay, 0 for the normal course
-    std::string follow_text_, delayed_line_;
+    // A delay's verdict: the stage, where the session carries on, and what follows the delay. Made the first time a
+    // delay comes, so that a session without one carries no more than this pointer.
+    struct delay_state {
+        stage at = stage::connect;
+        resume_at resume = resume_at::line;
+        unsigned short follow_code = 0;  // the reply after the delay, 0 for the normal course
+        std::string follow_text, line;
+    };
+    std::unique_ptr<delay_state> delay_;
 
     std::string out_;
     std::size_t out_done_ = 0;
 };
+
+inline bool session::intercept(stage s, resume_at at, std::string_view header, std::string_view helo) {
+    if (gate_.load(std::memory_order_acquire) == 0 && !resuming_) return false;
+    return ask(s, at, header, helo);
+}
 
 }  // namespace smtp

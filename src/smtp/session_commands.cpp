@@ -154,7 +154,7 @@ void session::do_starttls(std::string_view args) {
     if (!args.empty()) return reply(reply_id::syntax_no_args);
     if (intercept(stage::starttls)) return;
     reply(reply_id::starttls_ready);
-    starttls_ = true;
+    starttls_ = halted_ = true;
 }
 
 // RFC 4954 4: AUTH mechanism [initial-response]

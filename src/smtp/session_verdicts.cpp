@@ -5,14 +5,14 @@
 
 namespace smtp {
 
-bool session::intercept(stage s, resume_at at, std::string_view header, std::string_view helo) {
+bool session::ask(stage s, resume_at at, std::string_view header, std::string_view helo) {
     verdict v;
-    if (resuming_ && delayed_ == s) {  // the delay is over: what was to follow it
+    if (resuming_ && delay_->at == s) {  // the delay is over: what was to follow it
         resuming_ = false;
-        if (follow_code_ == 0) return false;
+        if (delay_->follow_code == 0) return false;
         v.what = verdict::kind::reply;
-        v.code = follow_code_;
-        v.text = follow_text_;
+        v.code = delay_->follow_code;
+        v.text = delay_->follow_text;
     } else {
         v = obs_.on_stage({s, env_, helo.empty() ? std::string_view(helo_) : helo, auth_user_, header});
     }
@@ -20,20 +20,21 @@ bool session::intercept(stage s, resume_at at, std::string_view header, std::str
     case verdict::kind::none: return false;
     case verdict::kind::reply: inject(s, v.code, v.text, header); return true;
     case verdict::kind::delay:
-        waiting_ = true;
+        waiting_ = halted_ = true;
         wait_ms_ = v.delay_ms;
-        delayed_ = s;
-        resume_at_ = at;
-        follow_code_ = v.code;
-        follow_text_.assign(v.text);
-        if (at == resume_at::line) delayed_line_.assign(line_);
+        if (!delay_) delay_ = std::make_unique<delay_state>();
+        delay_->at = s;
+        delay_->resume = at;
+        delay_->follow_code = v.code;
+        delay_->follow_text.assign(v.text);
+        if (at == resume_at::line) delay_->line.assign(line_);
         return true;
     case verdict::kind::disconnect:
         abort_ = v.reset ? action::reset : action::disconnect;
         close();
         return true;
     case verdict::kind::silence:
-        silent_ = true;
+        silent_ = halted_ = true;
         reset_transaction();
         return true;
     }
@@ -60,12 +61,14 @@ void session::inject(stage s, unsigned short code, std::string_view text, std::s
 void session::resume() {
     if (!waiting_) return;
     waiting_ = false;
+    update_halted();
     resuming_ = true;
-    switch (resume_at_) {
+    switch (delay_->resume) {
     case resume_at::greeting: greet(); break;
-    case resume_at::line: on_line(delayed_line_); break;
+    case resume_at::line: on_line(delay_->line); break;
     case resume_at::chunk: finish_bdat_chunk(); break;
-    case resume_at::message: finish_message(delayed_kind_); break;
+    case resume_at::data_end: finish_message(body_kind::data); break;
+    case resume_at::bdat_end: finish_message(body_kind::bdat); break;
     }
     resuming_ = false;
     after_unit(false);

@@ -165,7 +165,7 @@ struct run_options {
     bool greet = true;      // open() before the script: the 220 first
     bool want_body = true;  // the recorder asks for the body bytes
     std::uint64_t id = 7;   // the session's id, in "queued as ID.N"
-    std::function<smtp::verdict(const smtp::stage_event&)> verdicts;  // the observer's answers at each stage
+    std::function<smtp::verdict(const smtp::stage_event&)> verdicts = {};  // the observer's answers at each stage
 };
 
 // Hands the driver's pieces out step by step, cut at the steps' ends, so that no piece crosses a server call.
