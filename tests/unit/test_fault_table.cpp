@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "fault/observer.hpp"
+#include "harness.hpp"
 #include "sink_driver.hpp"
 
 namespace {
@@ -212,4 +213,34 @@ TEST_CASE("fault counters: exact with several threads (first, every, times)") {
     CHECK(counts(r.table, 3) == std::pair{4000L, 400L});
     CHECK(r.hub.flows.get("_default").faults ==
           std::map<std::string, std::uint64_t>{{"data:451", 400}, {"mail:451", 50}, {"rcpt:451", 100}});
+}
+
+TEST_CASE("fault gate: with no rule the session does not ask; a delay under way survives its rule's removal") {
+    rig r({});
+    auto c = r.connection();
+    const auto profile = test::make_profile();
+    smtp::session s(profile, c, 1);
+    auto feed = [&](std::string_view in) {
+        auto fr = s.feed(in);
+        std::string out(s.output());
+        s.output_written(out.size());
+        return std::pair{fr, out};
+    };
+    s.open();
+    s.output_written(s.output().size());
+    feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\n");
+    CHECK(r.table.size().load() == 0);
+    r.table.add({fault::parse("stage=rcpt,action=delay,delay=1s,code=451")});
+    CHECK(r.table.size().load() == 1);
+    auto [fr, out] = feed("RCPT TO:<u@x.test>\r\nNOOP\r\n");
+    CHECK(fr.next == smtp::action::wait);
+    CHECK(fr.consumed == 20);  // the RCPT line; NOOP waits
+    CHECK(out.empty());
+    r.table.clear();  // the rule goes while its delay runs: what it asked for still follows
+    s.resume();
+    auto [fr2, out2] = feed("NOOP\r\n");
+    CHECK(out2 == "451 4.3.0 Local error in processing, try again later\r\n250 2.0.0 Ok\r\n");
+    CHECK(fr2.next == smtp::action::none);
+    CHECK(feed("RCPT TO:<u@x.test>\r\n").second == "250 2.1.5 Recipient ok\r\n");  // no rule: not asked
+    CHECK(r.table.injections().size() == 1);
 }
