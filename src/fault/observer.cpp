@@ -3,28 +3,21 @@
 
 namespace fault {
 
-connection_observer::connection_observer(sink::hub& h, table& t, std::size_t thread, std::string client,
+connection_observer::connection_observer(sink::hub& h, table& t, std::size_t thread, std::string&& client,
                                          std::uint64_t session_id)
     : connection_sink(h, thread, std::move(client)), table_(t), session_id_(session_id) {
     set_stage_gate(t.size());
 }
 
-random& connection_observer::generator() noexcept {
-    if (!seeded_) {
-        random_ = random(connection_seed(table_.seed(), session_id_));
-        seeded_ = true;
-    }
-    return random_;
-}
-
 smtp::verdict connection_observer::on_stage(const smtp::stage_event& e) noexcept {
-    if (auto v = table_.version(); v != version_) {  // rules were added or removed since this connection looked
-        rules_ = table_.current();
-        version_ = v;
+    if (!state_) state_ = std::make_unique<state>(connection_seed(table_.seed(), session_id_));
+    auto& st = *state_;
+    if (auto v = table_.version(); v != st.version || !st.rules) {  // rules were added or removed since it looked
+        st.rules = table_.current();
+        st.version = v;
     }
-    if (!rules_) return {};
-    flow_named_ = false;
-    for (const auto& en : *rules_) {
+    st.flow_named = false;
+    for (const auto& en : *st.rules) {
         const rule& r = en->r;
         if (r.stage != e.stage || en->spent.load(std::memory_order_relaxed) || !matches(r, e) || !fires(*en))
             continue;
@@ -70,7 +63,7 @@ bool connection_observer::fires(entry& en) {
     const rule& r = en.r;
     const auto n = en.seen.fetch_add(1, std::memory_order_relaxed) + 1;
     bool go = (r.first == 0 || n <= r.first) && (r.every == 0 || n % r.every == 0);
-    if (r.has_probability && !(generator().uniform() < r.probability)) go = false;
+    if (r.has_probability && !(state_->generator.uniform() < r.probability)) go = false;
     if (!go) return false;
     if (r.times == 0) {
         en.fired.fetch_add(1, std::memory_order_relaxed);
@@ -94,11 +87,12 @@ void connection_observer::count(const rule& r, const smtp::stage_event& e) {
 }
 
 const std::string& connection_observer::flow(const smtp::stage_event& e) {
-    if (!flow_named_) {
-        owner().key.name({&e.env, e.helo, e.header, e.auth_user}, flow_, scratch_);
-        flow_named_ = true;
+    auto& st = *state_;
+    if (!st.flow_named) {
+        owner().key.name({&e.env, e.helo, e.header, e.auth_user}, st.flow, st.scratch);
+        st.flow_named = true;
     }
-    return flow_;
+    return st.flow;
 }
 
 }  // namespace fault

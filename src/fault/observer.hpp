@@ -14,7 +14,7 @@ namespace fault {
 
 class connection_observer final : public sink::connection_sink {
 public:
-    connection_observer(sink::hub& h, table& t, std::size_t thread, std::string client, std::uint64_t session_id);
+    connection_observer(sink::hub& h, table& t, std::size_t thread, std::string&& client, std::uint64_t session_id);
     smtp::verdict on_stage(const smtp::stage_event& e) noexcept override;
 
 private:
@@ -24,17 +24,20 @@ private:
     // The flow of the message as far as it is known at this event (named once per event).
     const std::string& flow(const smtp::stage_event& e);
 
-    // The generator, seeded at its first draw (most connections never draw).
-    random& generator() noexcept;
+    // What a connection keeps to answer: made the first time it is asked (never while there is no rule), so that a
+    // connection that meets no rule carries one pointer of it.
+    struct state {
+        explicit state(std::uint64_t seed) : generator(seed) {}
+        std::uint64_t version = 0;              // of rules: the table's version when they were taken
+        std::shared_ptr<const snapshot> rules;  // never null
+        random generator;
+        std::string flow, scratch;
+        bool flow_named = false;
+    };
 
     table& table_;
-    std::uint64_t version_ = 0;              // of rules_: the table's version when it was taken
-    std::shared_ptr<const snapshot> rules_;  // null until the table first changes
-    std::uint64_t session_id_;
-    bool seeded_ = false;
-    random random_{0};
-    std::string flow_, scratch_;
-    bool flow_named_ = false;
+    const std::uint64_t session_id_;
+    std::unique_ptr<state> state_;
 };
 
 }  // namespace fault

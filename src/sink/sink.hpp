@@ -55,7 +55,7 @@ private:
 // extends it with the verdicts of fault rules.)
 class connection_sink : public smtp::observer {
 public:
-    connection_sink(hub& h, std::size_t thread, std::string client);
+    connection_sink(hub& h, std::size_t thread, std::string&& client);
     ~connection_sink() override;
     connection_sink(const connection_sink&) = delete;
     connection_sink& operator=(const connection_sink&) = delete;

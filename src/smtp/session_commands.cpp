@@ -10,12 +10,12 @@ namespace smtp {
 
 // One command line (without CRLF), or a line answering an AUTH challenge.
 void session::on_line(std::string_view line) {
+    line_ = line;
     if (sasl_.active()) {  // a line answering an AUTH challenge, not a command
         if (prof_.opts().auth) return on_auth_step(sasl_.respond(line, *prof_.opts().auth));
         sasl_.reset();
     }
     auto cmd = parse_command(line);
-    line_ = line;
     if (no_service_ && cmd.v != verb::quit) return reply(reply_id::bad_sequence);
     switch (cmd.v) {
     case verb::ehlo: return do_helo(cmd.args, true);

@@ -8,23 +8,23 @@
 
 namespace {
 
-// The error parse(text) throws: "key" and the whole message.
-std::pair<std::string, std::string> error_of(std::string_view text) {
+// The error `run` throws: its key and its whole message.
+template <class Run>
+std::pair<std::string, std::string> error_in(Run run) {
     try {
-        fault::parse(text);
+        run();
     } catch (const fault::rule_error& e) {
         return {e.key(), e.what()};
     }
     return {"(none)", "(no error)"};
 }
 
+std::pair<std::string, std::string> error_of(std::string_view text) {
+    return error_in([&] { fault::parse(text); });
+}
+
 std::pair<std::string, std::string> error_of(const fault::key_values& kv) {
-    try {
-        fault::validate(kv);
-    } catch (const fault::rule_error& e) {
-        return {e.key(), e.what()};
-    }
-    return {"(none)", "(no error)"};
+    return error_in([&] { fault::validate(kv); });
 }
 
 const std::string stages = "connect, ehlo, mail, rcpt, data, message, starttls, auth, quit";
