@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
+#include <random>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "cli/units.hpp"
+#include "fault/rule.hpp"
 #include "sink/flow_key.hpp"
 #include "smtp/ascii.hpp"
 
@@ -136,6 +138,36 @@ void add_sink_flags(cli::command_line& cl, const config& d) {
     // clang-format on
 }
 
+void add_fault_flags(cli::command_line& cl) {
+    // clang-format off
+    cl.add()
+        ("fault", "a fault rule, key=value,... (e.g. stage=rcpt,code=451,first=2; see the README); repeatable, "
+            "asked in the order given; none by default", cxxopts::value<std::string>())
+        ("fault-seed", "seed of the rules' probability= draws (one generator per connection, with its session "
+            "id); random when not given, and logged at start", cxxopts::value<std::string>());
+    // clang-format on
+}
+
+// --fault (each checked by the rule validator the API uses too) and --fault-seed, or a random seed.
+void read_faults(const cli::command_line& cl, server::settings& s) {
+    for (const auto& text : cl.every("fault")) {
+        try {
+            s.faults.push_back(fault::parse(text));
+        } catch (const fault::rule_error& e) {
+            throw usage_error("--fault '" + text + "': " + e.what());
+        }
+    }
+    if (cl.given("fault-seed")) {
+        const auto text = cl.get<std::string>("fault-seed");
+        auto r = std::from_chars(text.data(), text.data() + text.size(), s.fault_seed);
+        if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || text.empty())
+            throw usage_error("--fault-seed must be a whole number from 0 to 18446744073709551615");
+    } else {
+        std::random_device rd;
+        s.fault_seed = (std::uint64_t(rd()) << 32) ^ rd();
+    }
+}
+
 void read_tls_auth(const cli::command_line& cl, server::settings& s) {
     if (cl.given("smtps-listen")) s.smtps_listen = listeners(cl, "smtps-listen");  // no default: none
     s.tls_cert = cl.get<std::string>("tls-cert");
@@ -214,6 +246,7 @@ void add_flags(cli::command_line& cl) {
     add_listen_flags(cl, d);
     add_tls_auth_flags(cl, d);
     add_sink_flags(cl, d);
+    add_fault_flags(cl);
 }
 
 server::listen_address parse_listen(const std::string& s) {
@@ -244,6 +277,7 @@ config read(const cli::command_line& cl) {
     read_limits(cl, s);
     c.max_connections_given = cl.given("max-connections");
     read_sink(cl, s.sink);
+    read_faults(cl, s);
     if (!server::log::parse_level(cl.get<std::string>("log-level"), c.log_level))
         throw usage_error("--log-level must be error, warn, info or debug");
     return c;

@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
         server::server s(c.server, passed);
         server::log::info("started", {{"threads", std::to_string(c.server.threads)},
                                       {"hostname", c.server.smtp.hostname},
-                                      {"nofile", nofile}});
+                                      {"nofile", nofile},
+                                      {"fault_seed", std::to_string(c.server.fault_seed)}});
         s.run();
         log_totals(s.totals());
     } catch (const std::runtime_error& e) {  // start-up failures: a listener, a passed socket, a thread

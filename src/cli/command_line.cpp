@@ -178,6 +178,13 @@ std::string command_line::environment_help() const {
            "A repeatable flag's variable is a list split at ','" + list + "; a switch's is true or false.\n";
 }
 
+std::vector<std::string> command_line::every(const std::string& flag) const {
+    std::vector<std::string> out;
+    for (const auto& kv : result_.arguments())
+        if (kv.key() == flag) out.push_back(kv.value());
+    return out;
+}
+
 std::uint64_t command_line::size(const std::string& flag) const { return read_with(*this, flag, parse_size); }
 
 std::chrono::milliseconds command_line::duration(const std::string& flag) const {

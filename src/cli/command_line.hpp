@@ -46,6 +46,9 @@ public:
     std::optional<int> parse(int argc, const char* const* argv, const std::function<void()>& read);
 
     bool given(const std::string& flag) const { return result_.count(flag) > 0; }
+    // Every value given for `flag`, in the order given and as written (for a repeatable flag whose values hold
+    // commas, which a list flag would split).
+    std::vector<std::string> every(const std::string& flag) const;
     // The flag's value (its default when not given) as cxxopts converts it.
     template <class T>
     T get(const std::string& flag) const {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "http/download.hpp"
+#include "http/fault_json.hpp"
 #include "http/render.hpp"
 #include "inspect/message.hpp"
 #include "inspect/search.hpp"
@@ -16,7 +17,8 @@ namespace {
 
 constexpr std::size_t default_limit = 50, max_limit = 1000;
 constexpr double default_wait_s = 30, max_wait_s = 300;
-constexpr method_set get = method(bhttp::verb::get), del = method(bhttp::verb::delete_);
+constexpr method_set get = method(bhttp::verb::get), del = method(bhttp::verb::delete_),
+                     post = method(bhttp::verb::post);
 constexpr std::string_view page_policy =
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; "
     "frame-src 'self'; form-action 'none'";
@@ -61,8 +63,9 @@ struct api::waiter {
     bool finished = false;  // only touched on the waiter's executor
 };
 
-api::api(sink::hub& h, const metrics::exposition& m, std::string_view page, const lifecycle& life)
-    : h_(h), m_(m), page_(page), life_(life) {}
+api::api(sink::hub& h, fault::table& faults, const metrics::exposition& m, std::string_view page,
+         const lifecycle& life)
+    : h_(h), faults_(faults), m_(m), page_(page), life_(life) {}
 
 api::~api() {
     std::lock_guard lock(waiters_mutex_);
@@ -86,6 +89,10 @@ std::span<const route<api::handler>> api::routes() {
         {get, "/api/v1/messages/{id:uint}", &api::get_message},
         {get, "/api/v1/messages/{id:uint}/raw", &api::get_raw},
         {get, "/api/v1/messages/{id:uint}/parts/{part}", &api::get_part},
+        {get, "/api/v1/faults", &api::get_faults},
+        {post, "/api/v1/faults", &api::post_faults},
+        {del, "/api/v1/faults", &api::delete_faults},
+        {del, "/api/v1/faults/{id:uint}", &api::delete_fault},
     };
     return table;
 }
@@ -206,6 +213,45 @@ void api::get_part(call& c) {
         if (auto d = part_disposition(p->info); !d.empty()) r.set(bhttp::field::content_disposition, d);
         return r;
     });
+}
+
+void api::get_faults(call& c) {
+    boost::json::array list;
+    for (const auto& e : *faults_.current()) list.push_back(fault_object(*e, h_.key));
+    c.done(make(c.req, boost::json::object{{"faults", std::move(list)}, {"seed", faults_.seed()}}));
+}
+
+// POST /api/v1/faults: one rule or a list; all are added or, at the first bad one, none (400 naming its key).
+void api::post_faults(call& c) {
+    std::vector<fault::rule> rules;
+    try {
+        rules = rules_from_json(c.req.body());
+    } catch (const fault::rule_error& e) {
+        boost::json::object body{{"error", e.what()}};
+        body["key"] = e.key().empty() ? boost::json::value(nullptr) : boost::json::value(e.key());
+        return c.done(make(c.req, bhttp::status::bad_request, boost::json::serialize(body)));
+    }
+    auto ids = faults_.add(std::move(rules));
+    auto now = faults_.current();
+    boost::json::array id_list, added;
+    for (auto id : ids) {
+        id_list.push_back(id);
+        for (const auto& e : *now)
+            if (e->id == id) added.push_back(fault_object(*e, h_.key));  // unless already spent or deleted
+    }
+    c.done(make(c.req, bhttp::status::created,
+                boost::json::serialize(boost::json::object{{"ids", std::move(id_list)}, {"faults", std::move(added)}})));
+}
+
+void api::delete_faults(call& c) {
+    c.done(make(c.req, boost::json::object{{"deleted", std::uint64_t(faults_.clear())}}));
+}
+
+void api::delete_fault(call& c) {
+    std::uint64_t id = 0;
+    if (!parse_uint(c.args[0], id) || !faults_.remove(id))
+        return c.done(error(c.req, bhttp::status::not_found, "no such fault rule"));
+    c.done(make(c.req, boost::json::object{{"deleted", 1}}));
 }
 
 void api::inspect_off_thread(call& c, std::function<response(const request& head)> work) {

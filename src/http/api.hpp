@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fault/table.hpp"
 #include "http/routes.hpp"
 #include "http/service.hpp"
 #include "metrics/collector.hpp"
@@ -20,7 +21,8 @@ namespace http {
 
 class api final : public service {
 public:
-    api(sink::hub& h, const metrics::exposition& m, std::string_view page, const lifecycle& life);
+    api(sink::hub& h, fault::table& faults, const metrics::exposition& m, std::string_view page,
+        const lifecycle& life);
     ~api() override;
     // Answers `req` by calling `done` once: at once, or later on `ex` (wait).
     void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
@@ -46,6 +48,10 @@ private:
     void get_message(call& c);
     void get_raw(call& c);
     void get_part(call& c);
+    void get_faults(call& c);
+    void post_faults(call& c);
+    void delete_faults(call& c);
+    void delete_fault(call& c);
 
     // Makes the answer with `work` on the inspection thread and gives it to `c.done` on the request's executor.
     void inspect_off_thread(call& c, std::function<response(const request& head)> work);
@@ -57,6 +63,7 @@ private:
     void finish(const std::shared_ptr<waiter>& w, bool reached);
 
     sink::hub& h_;
+    fault::table& faults_;
     const metrics::exposition& m_;
     const std::string_view page_;
     const lifecycle& life_;

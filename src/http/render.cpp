@@ -45,6 +45,9 @@ boost::json::object flow_object(const sink::flow_view& f) {
     o["bytes"] = f.bytes;
     o["refused"] = f.refused;
     o["refused_by_code"] = std::move(by_code);
+    boost::json::object faults;
+    for (const auto& [what, n] : f.faults) faults[what] = n;
+    o["faults"] = std::move(faults);
     o["first_seen"] = time_value(f.first_seen_ms);
     o["last_seen"] = time_value(f.last_seen_ms);
     return o;

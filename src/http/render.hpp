@@ -22,7 +22,7 @@ boost::json::string utf8_text(std::string_view bytes);
 // Unix milliseconds as an RFC 3339 string, or null for 0.
 boost::json::value time_value(std::int64_t unix_ms);
 
-// FLOW in the README: counts, refusals by code, first and last seen.
+// FLOW in the README: counts, refusals by code, injected faults, first and last seen.
 boost::json::object flow_object(const sink::flow_view& f);
 // MSG in the README: what the capture knows, and from the message's summary its decoded subject, its sender
 // ("from") and its number of attachments.

@@ -71,10 +71,21 @@ void add_tls_families(const sink::totals& t, std::vector<MetricFamily>& out) {
                          double(t.starttls_dropped)));
 }
 
+// Faults injected by rules, by stage, action and code ("" when no code was sent).
+MetricFamily faults_family(const fault::table& faults) {
+    auto f = family(names::faults_injected, "Faults injected by fault rules, by stage, action and reply code",
+                    MetricType::Counter);
+    for (const auto& i : faults.injections())
+        add(f, double(i.count), {{"action", std::string(fault::action_name(i.act))},
+                                 {"code", i.code ? std::to_string(i.code) : std::string()},
+                                 {"stage", std::string(smtp::stage_name(i.stage))}});
+    return f;
+}
+
 }  // namespace
 
-sink_collector::sink_collector(const sink::hub& h, std::function<std::uint64_t()> active)
-    : h_(h), active_(std::move(active)) {}
+sink_collector::sink_collector(const sink::hub& h, const fault::table& faults, std::function<std::uint64_t()> active)
+    : h_(h), faults_(faults), active_(std::move(active)) {}
 
 std::vector<MetricFamily> sink_collector::Collect() const {
     using T = MetricType;
@@ -105,11 +116,13 @@ std::vector<MetricFamily> sink_collector::Collect() const {
                          T::Counter, double(h_.flows.overflow_total())));
     out.push_back(single(names::smuggling_suspects, "Accepted messages with a bare-LF or bare-CR dot line",
                          T::Counter, double(t.smuggling_suspects)));
+    out.push_back(faults_family(faults_));
     return out;
 }
 
-exposition::exposition(const sink::hub& h, std::function<std::uint64_t()> active, std::string version)
-    : collector_(h, std::move(active)) {
+exposition::exposition(const sink::hub& h, const fault::table& faults, std::function<std::uint64_t()> active,
+                       std::string version)
+    : collector_(h, faults, std::move(active)) {
     prometheus::BuildGauge()
         .Name(std::string(names::build_info))
         .Help("Build information")

@@ -1,5 +1,6 @@
 // Prometheus exposition: a prometheus-cpp Registry for what is fixed at start (build info), and a Collectable
-// that reads the sink's per-thread counters, flow table and capture ring at scrape time. Nothing here runs on
+// that reads the sink's per-thread counters, flow table and capture ring, and the fault table's tally of
+// injected faults, at scrape time. Nothing here runs on
 // the SMTP path: the workers only ever write their own plain counters.
 #pragma once
 #include <functional>
@@ -8,23 +9,26 @@
 #include <prometheus/registry.h>
 #include <string>
 
+#include "fault/table.hpp"
 #include "sink/sink.hpp"
 
 namespace metrics {
 
 class sink_collector final : public prometheus::Collectable {
 public:
-    sink_collector(const sink::hub& h, std::function<std::uint64_t()> active_connections);
+    sink_collector(const sink::hub& h, const fault::table& faults, std::function<std::uint64_t()> active_connections);
     std::vector<prometheus::MetricFamily> Collect() const override;
 
 private:
     const sink::hub& h_;
+    const fault::table& faults_;
     std::function<std::uint64_t()> active_;
 };
 
 class exposition {
 public:
-    exposition(const sink::hub& h, std::function<std::uint64_t()> active_connections, std::string version);
+    exposition(const sink::hub& h, const fault::table& faults, std::function<std::uint64_t()> active_connections,
+               std::string version);
     // The text format (version 0.0.4) of every metric.
     std::string text() const;
 

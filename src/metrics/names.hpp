@@ -23,5 +23,6 @@ inline constexpr std::string_view capture_cut = "smtp_blackhole_capture_cut_tota
 inline constexpr std::string_view flows_tracked = "smtp_blackhole_flows_tracked";
 inline constexpr std::string_view flows_overflow = "smtp_blackhole_flows_overflow_total";
 inline constexpr std::string_view smuggling_suspects = "smtp_blackhole_smuggling_suspects_total";
+inline constexpr std::string_view faults_injected = "smtp_blackhole_faults_injected_total";
 inline constexpr std::string_view build_info = "smtp_blackhole_build_info";
 }  // namespace metrics::names

@@ -22,7 +22,7 @@ std::string peer_name(const tcp::socket& s) {
 }
 
 connection::connection(worker& w, tcp::socket s, std::uint64_t id, bool implicit_tls)
-    : w_(w), socket_(std::move(s)), sink_(w.common().hub, w.index(), peer_name(socket_)),
+    : w_(w), socket_(std::move(s)), sink_(w.common().hub, w.common().faults, w.index(), peer_name(socket_), id),
       session_(w.common().profile, sink_, id), timer_(w.context()), implicit_tls_(implicit_tls) {
     w_.attach(*this);
 }
@@ -35,13 +35,20 @@ void connection::start() {
     touch();
     watch();
     if (implicit_tls_) return start_tls();
-    session_.open();
+    act(session_.open());
+}
+
+// What the session asked for after a call that read no input (the greeting, TLS up): a delay, a close without a
+// reply, or the replies written.
+void connection::act(smtp::action a) {
+    if (a == smtp::action::disconnect || a == smtp::action::reset) return hang_up(a);
+    if (a == smtp::action::wait) delaying_ = true;
     flush();
 }
 
 void connection::drain() {
     if (closed_ || lingering_) return;  // a lingering connection ends by itself within linger_time
-    if (writing_ || tls_pending_) {     // the output buffer is in flight; decide when the write is done
+    if (writing_ || tls_pending_ || delaying_) {  // the output is in flight, or a reply is due: decide after it
         drain_pending_ = true;
         return;
     }
@@ -75,6 +82,10 @@ void connection::watch() {
 void connection::on_watchdog(const error_code& ec) {
     if (closed_ || ec == boost::asio::error::operation_aborted) return;
     if (clock::now() < deadline_) return watch();
+    if (delaying_) {  // the server is the one that is slow: the client's idle time starts after the delay
+        deadline_ = clock::now() + w_.common().cfg.idle_timeout;
+        return watch();
+    }
     if (tls_pending_ && tls_) w_.counters().tls_failed.add();  // the handshake did not finish in time
     if (writing_ || lingering_ || tls_pending_ || session_.closing()) return close_now();
     log::debug("timeout", {{"session", std::to_string(session_.id())}});
@@ -132,7 +143,41 @@ void connection::on_read(const error_code& ec, std::size_t n) {
         resize_buffer(body ? max_read_buffer : cap_ * 2);
     else if (!filled && !body && cap_ > initial_read_buffer && len_ <= initial_read_buffer / 2)
         resize_buffer(initial_read_buffer);
+    if (r.next >= smtp::action::wait) return act(r.next);  // a verdict's delay or close
     after_input();
+}
+
+// The delay runs once the replies before it are written (they are not held back with it).
+void connection::arm_delay() {
+    if (delay_armed_) return;
+    delay_armed_ = true;
+    if (!delay_) delay_ = std::make_unique<boost::asio::steady_timer>(w_.context());
+    delay_->expires_after(std::chrono::milliseconds(session_.wait_ms()));
+    delay_->async_wait([self = shared_from_this()](const error_code& ec) { self->on_delay(ec); });
+}
+
+// The delay is over: the session carries on (the delayed reply), then takes the bytes that waited in the buffer.
+void connection::on_delay(const error_code& ec) {
+    delaying_ = delay_armed_ = false;
+    if (closed_ || ec == boost::asio::error::operation_aborted) return;
+    session_.resume();
+    touch();
+    if (drain_pending_) {
+        drain_pending_ = false;
+        session_.request_shutdown();
+    }
+    if (!buf_) return after_input();  // the greeting was delayed: nothing was read yet
+    on_read({}, 0);                   // the bytes that waited in the buffer, fed as if just read
+}
+
+// A verdict's close without a reply. disconnect: what is queued is written, then a FIN (the lingering close of
+// close_gracefully, so that unread client bytes do not turn it into a reset). reset: an RST at once (SO_LINGER 0),
+// whatever is queued.
+void connection::hang_up(smtp::action a) {
+    if (a == smtp::action::disconnect) return flush();  // the session is closing: flush ends in close_gracefully
+    error_code ec;
+    socket_.set_option(boost::asio::socket_base::linger(true, 0), ec);
+    close_now();
 }
 
 void connection::resize_buffer(std::size_t cap) {
@@ -171,6 +216,7 @@ void connection::flush() {
         return;
     }
     if (tls_pending_) return start_tls();
+    if (delaying_) return arm_delay();
     if (drain_pending_) {
         drain_pending_ = false;
         session_.request_shutdown();
@@ -217,12 +263,12 @@ void connection::on_handshake(const error_code& ec) {
     if (SSL_session_reused(ssl)) w_.counters().tls_resumed.add();
     session_.tls_established(info);
     touch();
-    if (implicit_tls_) session_.open();
-    if (drain_pending_) {
+    auto next = implicit_tls_ ? session_.open() : smtp::action::none;
+    if (drain_pending_ && next != smtp::action::wait) {
         drain_pending_ = false;
         session_.request_shutdown();
     }
-    flush();
+    act(next);
 }
 
 // Our last reply is out. Over TLS: send close_notify (RFC 8446 6.1) and close when the client answers or
@@ -252,6 +298,7 @@ void connection::close_now() {
     error_code ec;
     socket_.close(ec);
     timer_.cancel();
+    if (delay_) delay_->cancel();
     log::debug("connection closed", {{"session", std::to_string(session_.id())},
                                      {"transactions", std::to_string(session_.transactions())}});
 }

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "server/worker.hpp"
-#include "sink/sink.hpp"
+#include "fault/observer.hpp"
 #include "smtp/session.hpp"
 
 namespace server {
@@ -49,6 +49,10 @@ private:
     void on_watchdog(const error_code& ec);
     void read();
     void on_read(const error_code& ec, std::size_t n);
+    void act(smtp::action a);
+    void arm_delay();
+    void on_delay(const error_code& ec);
+    void hang_up(smtp::action a);
     void resize_buffer(std::size_t cap);
     void after_input();
     void flush();
@@ -62,9 +66,10 @@ private:
     tcp::socket socket_;
     std::unique_ptr<tls_stream> tls_;  // set once TLS starts
     std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // kept alive for this connection (SIGHUP may swap it)
-    sink::connection_sink sink_;
+    fault::connection_observer sink_;
     smtp::session session_;
     boost::asio::steady_timer timer_;
+    std::unique_ptr<boost::asio::steady_timer> delay_;  // a verdict's delay; made the first time one comes
     clock::time_point deadline_{};     // when the session times out
     clock::time_point armed_until_{};  // when the timer's pending wait fires
     std::unique_ptr<char[]> buf_;
@@ -77,6 +82,8 @@ private:
     bool closed_ = false;
     bool drain_pending_ = false;
     bool tls_pending_ = false;  // STARTTLS answered: handshake once the 220 is written
+    bool delaying_ = false;     // the session waits (action::wait): nothing is read until the delay is over
+    bool delay_armed_ = false;  // its timer runs (once the replies before it are written)
 };
 
 }  // namespace server

@@ -146,9 +146,10 @@ server::server(const settings& s, const std::vector<systemd::passed_socket>& pas
               {{"sha256", tls_->fingerprint()}, {"hostname", s.smtp.hostname}});
     for (std::size_t i = 0; i < s.threads; ++i) workers_.push_back(std::make_unique<worker>(state_, i));
     metrics_ = std::make_unique<metrics::exposition>(
-        state_.hub, [this] { return std::uint64_t(state_.active.load(std::memory_order_relaxed)); },
+        state_.hub, state_.faults, [this] { return std::uint64_t(state_.active.load(std::memory_order_relaxed)); },
         SMTP_BLACKHOLE_VERSION);
-    api_ = std::make_unique<http::api>(state_.hub, *metrics_, http::page::index_html, life_);
+    api_ = std::make_unique<http::api>(state_.hub, state_.faults, *metrics_, http::page::index_html, life_);
+    log_faults();
     for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
     open_all_listeners(s, passed);
     state_.hub.flows.set_full_warning([](std::size_t max) {
@@ -180,6 +181,17 @@ server::server(const settings& s, const std::vector<systemd::passed_socket>& pas
 }
 
 server::~server() = default;
+
+// One line per --fault rule; a warning for a rule whose flow cannot match before stage message.
+void server::log_faults() const {
+    for (const auto& e : *state_.faults.current()) {
+        const auto id = std::to_string(e->id), rule = e->r.describe(), note = fault::flow_note(e->r, state_.hub.key);
+        if (note.empty())
+            log::info("fault rule", {{"id", id}, {"rule", rule}});
+        else
+            log::warn("fault rule", {{"id", id}, {"rule", rule}, {"note", note}});
+    }
+}
 
 void server::run() {
     signals_->async_wait([this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });

@@ -34,6 +34,7 @@ public:
 private:
     void on_signal(const boost::system::error_code& ec, int sig);
     void wait_for_reload();
+    void log_faults() const;
     void open_all_listeners(const settings& s, const std::vector<systemd::passed_socket>& passed);
     using acceptor_sink = std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>;
     std::vector<tcp::endpoint> open_listeners(systemd::kind k, const std::vector<listen_address>& flags,

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fault/rule.hpp"
 #include "sink/sink.hpp"
 #include "smtp/options.hpp"
 
@@ -33,6 +34,8 @@ struct settings {
     std::chrono::milliseconds drain_timeout{10'000};
     smtp::options smtp;
     sink::options sink;
+    std::vector<fault::rule> faults;  // --fault, in the order given
+    std::uint64_t fault_seed = 0;     // --fault-seed (random when not given: chosen by the configuration)
 };
 
 }  // namespace server

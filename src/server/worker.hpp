@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "fault/table.hpp"
 #include "server/settings.hpp"
 #include "sink/sink.hpp"
 #include "smtp/options.hpp"
@@ -27,10 +28,14 @@ std::unique_ptr<tcp::acceptor> open_acceptor(asio::io_context& ctx, const tcp::e
 
 // What all workers read: the configuration, the compiled SMTP profile, the counters.
 struct shared_state {
-    explicit shared_state(const settings& s) : cfg(s), profile(s.smtp), hub(s.sink, s.threads) {}
+    explicit shared_state(const settings& s)
+        : cfg(s), profile(s.smtp), hub(s.sink, s.threads), faults(s.fault_seed) {
+        faults.add(s.faults);
+    }
     const settings cfg;
     const smtp::profile profile;
     sink::hub hub;
+    fault::table faults;
     std::atomic<std::size_t> active{0};        // open connections, all workers (--max-connections)
     std::atomic<std::uint64_t> next_id{0};     // session ids
     std::atomic<std::size_t> draining{0};      // workers that have not finished draining

@@ -9,6 +9,15 @@
 namespace sink {
 namespace {
 constexpr std::size_t chunk_size = 256;  // slots are allocated by the owner thread 256 flows at a time
+
+// One more in a per-thread map of rare events by (flow id, what) -> (generation, count); a count of an older
+// generation of the flow starts again from zero.
+template <class Map, class Key>
+void count_rare(Map& m, const Key& key, std::uint64_t gen) {
+    auto& e = m[key];
+    if (e.first != gen) e = {gen, 0};
+    ++e.second;
+}
 }
 
 struct flow_table::local::slot {
@@ -109,10 +118,18 @@ void flow_table::local::count_refusal(std::string_view name, unsigned short code
     s.refused.add();
     auto gen = s.gen.load(std::memory_order_relaxed);
     {
-        std::lock_guard lock(refusals_mutex_);
-        auto& e = refusals_[{id, code}];
-        if (e.first != gen) e = {gen, 0};
-        ++e.second;
+        std::lock_guard lock(rare_mutex_);
+        count_rare(refusals_, std::pair{id, code}, gen);
+    }
+    leave_counting();
+}
+
+void flow_table::local::count_fault(std::string_view name, const std::string& label, std::int64_t now_ms) {
+    auto id = enter_counting(name);
+    auto gen = touch(id, now_ms).gen.load(std::memory_order_relaxed);
+    {
+        std::lock_guard lock(rare_mutex_);
+        count_rare(faults_, std::pair{id, label}, gen);
     }
     leave_counting();
 }
@@ -150,9 +167,11 @@ flow_view flow_table::view_of(std::uint32_t id) const {
         auto last = s->last_seen.load(std::memory_order_relaxed);
         if (v.first_seen_ms == 0 || first < v.first_seen_ms) v.first_seen_ms = first;
         v.last_seen_ms = std::max(v.last_seen_ms, last);
-        std::lock_guard lock(l->refusals_mutex_);
+        std::lock_guard lock(l->rare_mutex_);
         for (auto it = l->refusals_.lower_bound({id, 0}); it != l->refusals_.end() && it->first.first == id; ++it)
             if (it->second.first == gen) v.refused_by_code[it->first.second] += it->second.second;
+        for (auto it = l->faults_.lower_bound({id, {}}); it != l->faults_.end() && it->first.first == id; ++it)
+            if (it->second.first == gen) v.faults[it->first.second] += it->second.second;
     }
     return v;
 }

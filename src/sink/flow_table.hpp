@@ -27,6 +27,7 @@ struct flow_view {
     bool seen = false;
     std::uint64_t messages = 0, recipients = 0, bytes = 0, refused = 0;
     std::map<unsigned short, std::uint64_t> refused_by_code;
+    std::map<std::string, std::uint64_t> faults;  // injected faults by "stage:code" or "stage:action"
     std::int64_t first_seen_ms = 0, last_seen_ms = 0;  // Unix milliseconds; 0 when not seen
 };
 
@@ -46,6 +47,8 @@ public:
         // then wakes the waits on that flow.
         void count_message(std::string_view name, std::uint64_t recipients, std::uint64_t bytes, std::int64_t now_ms);
         void count_refusal(std::string_view name, unsigned short code, std::int64_t now_ms);
+        // Counts one fault injected into flow `name`, under `label` ("rcpt:451", "message:disconnect").
+        void count_fault(std::string_view name, const std::string& label, std::int64_t now_ms);
 
     private:
         friend class flow_table;
@@ -66,8 +69,9 @@ public:
         std::atomic<std::uint64_t> counting_{0};  // the epoch whose ids this thread is counting with, 0 if none
         std::unique_ptr<std::atomic<slot*>[]> chunks_;
         std::vector<std::unique_ptr<slot[]>> owned_;
-        mutable std::mutex refusals_mutex_;  // refusals are rare: a per-thread lock, never contended by workers
+        mutable std::mutex rare_mutex_;  // refusals and faults are rare: a per-thread lock, never contended by workers
         std::map<std::pair<std::uint32_t, unsigned short>, std::pair<std::uint64_t, std::uint64_t>> refusals_;  // -> gen, n
+        std::map<std::pair<std::uint32_t, std::string>, std::pair<std::uint64_t, std::uint64_t>> faults_;  // -> gen, n
         owned_counter overflowed_;  // messages put under _overflow, never reset
     };
 

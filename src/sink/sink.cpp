@@ -12,7 +12,7 @@ hub::hub(const options& o, std::size_t threads)
     for (auto& s : states_) s.rng.seed(rd());
 }
 
-connection_sink::connection_sink(hub& h, std::size_t thread, std::string client)
+connection_sink::connection_sink(hub& h, std::size_t thread, std::string&& client)
     : h_(h), c_(h.counters.for_thread(thread)), flows_(h.flows.for_thread(thread)), ts_(h.state(thread)),
       client_(std::move(client)) {}
 

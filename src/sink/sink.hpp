@@ -51,10 +51,11 @@ private:
     std::vector<thread_state> states_;
 };
 
-// The observer of one SMTP session: names the flow, counts exactly, samples into the capture ring.
-class connection_sink final : public smtp::observer {
+// The observer of one SMTP session: names the flow, counts exactly, samples into the capture ring. (fault/
+// extends it with the verdicts of fault rules.)
+class connection_sink : public smtp::observer {
 public:
-    connection_sink(hub& h, std::size_t thread, std::string client);
+    connection_sink(hub& h, std::size_t thread, std::string&& client);
     ~connection_sink() override;
     connection_sink(const connection_sink&) = delete;
     connection_sink& operator=(const connection_sink&) = delete;
@@ -64,6 +65,10 @@ public:
     void on_refusal(const smtp::envelope& env, std::string_view header, unsigned short code) noexcept override;
     void on_reply(unsigned short code) noexcept override;
     void on_transaction_end() noexcept override;
+
+protected:
+    hub& owner() noexcept { return h_; }
+    flow_table::local& flows() noexcept { return flows_; }
 
 private:
     // Body room a capture starts with when the client declared no SIZE: most test mail fits, and what is not

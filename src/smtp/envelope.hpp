@@ -76,6 +76,8 @@ public:
     void set_ret(dsn_ret r) noexcept { ret_ = r; }
     void set_envid(std::string_view envid) { envid_ = keep(envid); }
     void add_recipient(const recipient& r) { recipients_.push_back(r); }
+    // Takes back the last recipient added (one a verdict refused after it was parsed).
+    void drop_last_recipient() noexcept { recipients_.pop_back(); }
     // The session's EHLO/HELO argument, AUTH user and TLS description: the views point into the session.
     void set_session(std::string_view helo, std::string_view auth_user, std::string_view tls) noexcept {
         helo_ = helo;

@@ -2,6 +2,7 @@
 #include "smtp/reply.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace smtp {
 namespace {
@@ -73,7 +74,84 @@ void append_number(std::string& out, std::uint64_t n) {
     out.append(buf, r.ptr);
 }
 
+// Enhanced codes (RFC 3463) of the replies a fault rule can ask for, by code and, where the meaning depends on
+// it, by stage. Codes not listed get their class digit and ".0.0".
+struct injected_code {
+    unsigned short code;
+    std::string_view at_mail, at_rcpt, elsewhere;
+};
+constexpr injected_code injected_codes[] = {
+    {421, "4.3.2", "4.3.2", "4.3.2"},  // system not accepting network messages
+    {450, "4.2.0", "4.2.0", "4.3.0"},  // mailbox unavailable
+    {451, "4.3.0", "4.3.0", "4.3.0"},  // local error in processing
+    {452, "4.3.1", "4.3.1", "4.3.1"},  // insufficient system storage
+    {454, "4.7.0", "4.7.0", "4.7.0"},  // TLS or authentication temporarily unavailable
+    {500, "5.5.2", "5.5.2", "5.5.2"},  // syntax error
+    {501, "5.5.4", "5.5.4", "5.5.4"},
+    {502, "5.5.1", "5.5.1", "5.5.1"},
+    {503, "5.5.1", "5.5.1", "5.5.1"},
+    {504, "5.5.4", "5.5.4", "5.5.4"},
+    {530, "5.7.0", "5.7.0", "5.7.0"},  // authentication required
+    {534, "5.7.9", "5.7.9", "5.7.9"},
+    {535, "5.7.8", "5.7.8", "5.7.8"},
+    {538, "5.7.11", "5.7.11", "5.7.11"},
+    {550, "5.1.8", "5.1.1", "5.7.1"},  // bad sender's system address / bad destination mailbox / refused
+    {551, "5.1.6", "5.1.6", "5.1.6"},  // mailbox has moved
+    {552, "5.3.4", "5.2.2", "5.3.4"},  // message too big / mailbox full
+    {553, "5.1.7", "5.1.3", "5.1.0"},  // bad address syntax
+    {554, "5.7.1", "5.7.1", "5.7.1"},  // delivery not authorized, message refused
+};
+
+// The usual texts, by code; by class for the others.
+constexpr std::pair<unsigned short, std::string_view> usual_texts[] = {
+    {421, "Service not available, closing transmission channel"},
+    {450, "Mailbox unavailable, try again later"},
+    {451, "Local error in processing, try again later"},
+    {452, "Insufficient system storage, try again later"},
+    {454, "Temporarily unavailable, try again later"},
+    {500, "Syntax error, command unrecognized"},
+    {501, "Syntax error in parameters or arguments"},
+    {502, "Command not implemented"},
+    {503, "Bad sequence of commands"},
+    {504, "Command parameter not implemented"},
+    {530, "Authentication required"},
+    {534, "Authentication mechanism is too weak"},
+    {535, "Authentication credentials invalid"},
+    {538, "Encryption required for requested authentication mechanism"},
+    {550, "Mailbox unavailable"},
+    {551, "User not local"},
+    {552, "Exceeded storage allocation"},
+    {553, "Mailbox name not allowed"},
+    {554, "Transaction failed"},
+};
+
 }  // namespace
+
+std::string_view enhanced_code_for(stage s, unsigned short code) noexcept {
+    for (const auto& c : injected_codes)
+        if (c.code == code) return s == stage::mail ? c.at_mail : s == stage::rcpt ? c.at_rcpt : c.elsewhere;
+    return code < 500 ? "4.0.0" : "5.0.0";
+}
+
+std::string_view usual_text(stage s, unsigned short code) noexcept {
+    if (code == 454 && s == stage::starttls) return "TLS not available due to temporary reason";
+    for (const auto& [c, text] : usual_texts)
+        if (c == code) return text;
+    return code < 500 ? "Temporary failure, try again later" : "Permanent failure";
+}
+
+// RFC 3463 2: class "." subject "." detail, with 1 to 3 digits for each of the last two.
+bool starts_with_enhanced_code(std::string_view text) noexcept {
+    if (text.size() < 5 || (text[0] != '2' && text[0] != '4' && text[0] != '5') || text[1] != '.') return false;
+    std::size_t i = 2;
+    for (int part = 0; part < 2; ++part) {
+        std::size_t digits = 0;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 4) ++i, ++digits;
+        if (digits == 0 || digits > 3) return false;
+        if (part == 0 && (i >= text.size() || text[i++] != '.')) return false;
+    }
+    return i == text.size() || text[i] == ' ';
+}
 
 const reply_text& describe(reply_id id) noexcept { return table[static_cast<std::size_t>(id)]; }
 
@@ -112,6 +190,16 @@ void reply_book::append_bdat_chunk(std::string& out, std::uint64_t octets) const
     if (enhanced_) out += "2.0.0 ";
     append_number(out, octets);
     out += " octets received\r\n";
+}
+
+void reply_book::append_injected(std::string& out, stage s, unsigned short code, std::string_view text) const {
+    append_code(out, code, ' ');
+    if (s == stage::connect) (out += hostname_) += ' ';
+    if (text.empty()) text = usual_text(s, code);
+    const bool exempt = s == stage::connect || s == stage::ehlo;  // RFC 2034 3
+    if (enhanced_ && !exempt && !starts_with_enhanced_code(text)) (out += enhanced_code_for(s, code)) += ' ';
+    out += text;
+    out += "\r\n";
 }
 
 std::string reply_book::multiline(unsigned short code, std::string_view enhanced, const std::string_view* lines,

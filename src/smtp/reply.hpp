@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "smtp/stage.hpp"
+
 namespace smtp {
 
 enum class reply_id : std::uint8_t {
@@ -30,6 +32,14 @@ struct reply_text {
 // The fixed table: code, enhanced code and wording of each reply_id.
 const reply_text& describe(reply_id id) noexcept;
 
+// The RFC 3463 enhanced code that fits reply `code` (400..599) at stage `s`: "4.3.0", "5.1.1" (550 at rcpt),
+// "5.3.4" (552), "5.7.1" (554)...; the class digit followed by ".0.0" when nothing more specific fits.
+std::string_view enhanced_code_for(stage s, unsigned short code) noexcept;
+// The usual wording of reply `code` (RFC 5321 4.2.2 and 4.2.3), for a reply whose text was not given.
+std::string_view usual_text(stage s, unsigned short code) noexcept;
+// Whether `text` starts with an enhanced status code ("4.7.1 ...").
+bool starts_with_enhanced_code(std::string_view text) noexcept;
+
 // Options that change how replies are rendered.
 struct reply_style {
     std::string hostname = "localhost";
@@ -45,6 +55,11 @@ public:
     void append_queued(std::string& out, std::uint64_t session_id, std::uint64_t txn) const;
     // "250 2.0.0 <n> octets received" after a BDAT chunk that is not the last.
     void append_bdat_chunk(std::string& out, std::uint64_t octets) const;
+    // A reply the observer asked for at stage `s` (observer::on_stage): "CODE [ENHANCED ]TEXT", with the enhanced
+    // code that fits unless `text` starts with one, or enhanced codes are off, or the stage is connect or ehlo
+    // (RFC 2034: the greeting and the EHLO/HELO replies carry none); at connect "CODE HOSTNAME TEXT" (RFC 5321
+    // 4.3.1). An empty `text` is the code's usual one.
+    void append_injected(std::string& out, stage s, unsigned short code, std::string_view text) const;
     // The multi-line reply to `code` with the given lines, for EHLO and HELP.
     static std::string multiline(unsigned short code, std::string_view enhanced, const std::string_view* lines,
                                  std::size_t n);

@@ -12,9 +12,17 @@
 
 namespace smtp {
 
-session::session(const profile& p, observer& obs, std::uint64_t id) noexcept : prof_(p), obs_(obs), id_(id) {}
+session::session(const profile& p, observer& obs, std::uint64_t id) noexcept
+    : prof_(p), obs_(obs), gate_(obs.stage_gate()), id_(id) {}
 
-void session::open() { reply(reply_id::greeting); }
+action session::open() {
+    greet();
+    return next_action();
+}
+
+void session::greet() {
+    if (!intercept(stage::connect, resume_at::greeting)) reply(reply_id::greeting);
+}
 
 void session::reply(reply_id id) {
     out_ += prof_.replies().get(id);
@@ -42,9 +50,8 @@ void session::output_written(std::size_t n) noexcept {
 }
 
 feed_result session::feed(std::string_view in) {
-    if (starttls_) return {0, action::start_tls};
     std::size_t pos = 0;
-    while (pos < in.size() && !closing_ && !starttls_) {
+    while (pos < in.size() && !halted_) {
         auto rest = in.substr(pos);
         step s{};
         switch (phase_) {
@@ -57,9 +64,21 @@ feed_result session::feed(std::string_view in) {
         pos += s.used;
         if (s.unit_ended) after_unit(pos < in.size());
     }
-    if (closing_) pos = in.size();  // nothing after QUIT or a 421 is read
-    if (starttls_ && !closing_) return {pos, action::start_tls};  // what follows is plaintext to drop
-    return {pos, closing_ ? action::close_after_flush : action::none};
+    if (!halted_) return {pos, action::none};
+    // Nothing after QUIT or a 421 is read, and silence reads and drops; after STARTTLS or a delay's verdict the
+    // rest waits (to be dropped, or read after resume()).
+    if (closing_ || silent_) pos = in.size();
+    return {pos, next_action()};
+}
+
+// What the server does once the replies are written. After STARTTLS what follows is plaintext to drop; after a
+// delay's verdict what follows waits for resume().
+action session::next_action() const noexcept {
+    if (abort_ != action::none) return abort_;
+    if (closing_) return action::close_after_flush;
+    if (waiting_) return action::wait;
+    if (starttls_) return action::start_tls;
+    return action::none;
 }
 
 // A command line, handled once its LF is in `in`; nothing used until then. `resumed`: `in` starts with the
@@ -118,7 +137,7 @@ inline session::step session::read_bdat_chunk(std::string_view in) {
 // After each command or body: a pending shutdown takes effect between transactions, and without
 // PIPELINING a client must wait for each reply before sending more (RFC 2920 3.1).
 void session::after_unit(bool more_input) {
-    if (closing_ || starttls_) return;
+    if (halted_) return;
     if (phase_ == phase::command && more_input && !prof_.enabled(extension::pipelining)) {
         reply(reply_id::bad_pipelining);
         return close();
@@ -135,7 +154,8 @@ void session::feed_eof() noexcept {
 }
 
 action session::request_shutdown() {
-    if (closing_) return action::close_after_flush;
+    if (silent_) close();  // no transaction is open: nothing to wait for, and nothing is said
+    if (closing_) return next_action();
     shutdown_pending_ = true;
     after_unit(false);
     return closing_ ? action::close_after_flush : action::none;
@@ -143,12 +163,13 @@ action session::request_shutdown() {
 
 void session::timed_out() {
     if (closing_) return;
-    reply(reply_id::timeout);
+    if (!silent_) reply(reply_id::timeout);
     close();
 }
 
 void session::tls_established(std::string_view info) {
     starttls_ = false;
+    update_halted();
     tls_ = true;
     tls_info_.assign(info);
     reset_transaction();
@@ -161,6 +182,10 @@ void session::tls_established(std::string_view info) {
 // The end of a BDAT chunk: its refusal, the 250 of a chunk or, after LAST, the message's acceptance.
 void session::finish_bdat_chunk() {
     if (bdat_error_) return reply(*std::exchange(bdat_error_, std::nullopt));
+    if (bdat_first_) {  // the reply to the transaction's first BDAT is due: stage data
+        if (intercept(stage::data, resume_at::chunk)) return;
+        bdat_first_ = false;
+    }
     // Too large: refused at the chunk that crossed the limit, LAST or not; the transaction is over.
     if (bdat_last_ || size_exceeded_) return finish_message(body_kind::bdat);
     prof_.replies().append_bdat_chunk(out_, bdat_chunk_);
@@ -228,6 +253,8 @@ void session::finish_message(body_kind kind) {
         header_done_ = true;
         wants_body_ = obs_.on_header(env_, header_, header_truncated_);
     }
+    if (intercept(stage::message, kind == body_kind::data ? resume_at::data_end : resume_at::bdat_end, header_))
+        return;
     message_info m;
     m.env = &env_;
     m.size = size_;
@@ -257,7 +284,7 @@ void session::reset_transaction() noexcept {
 // The session is over (QUIT, a last 421 or 503, the client's EOF): so is a transaction left open.
 void session::close() noexcept {
     reset_transaction();
-    closing_ = true;
+    closing_ = halted_ = true;
 }
 
 }  // namespace smtp

@@ -10,11 +10,13 @@ namespace smtp {
 
 // One command line (without CRLF), or a line answering an AUTH challenge.
 void session::on_line(std::string_view line) {
+    line_ = line;
     if (sasl_.active()) {  // a line answering an AUTH challenge, not a command
         if (prof_.opts().auth) return on_auth_step(sasl_.respond(line, *prof_.opts().auth));
         sasl_.reset();
     }
     auto cmd = parse_command(line);
+    if (no_service_ && cmd.v != verb::quit) return reply(reply_id::bad_sequence);
     switch (cmd.v) {
     case verb::ehlo: return do_helo(cmd.args, true);
     case verb::helo: return do_helo(cmd.args, false);
@@ -38,6 +40,7 @@ void session::on_line(std::string_view line) {
 
 void session::do_helo(std::string_view args, bool extended) {
     if (!is_helo_argument(args)) return reply(reply_id::syntax_helo);
+    if (intercept(stage::ehlo, resume_at::line, {}, args)) return;
     reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO resets the transaction like RSET
     helo_.assign(args);
     helo_done_ = true;
@@ -59,6 +62,7 @@ void session::do_mail(std::string_view args) {
     if (p.non_ascii && !env_.smtputf8()) return reply(reply_id::need_smtputf8);
     env_.set_mail_from(p.address);
     env_.set_session(helo_, auth_user_, tls_info_);
+    if (intercept(stage::mail)) return;
     txn_ = txn::mail;
     reply(reply_id::mail_ok);
 }
@@ -75,6 +79,7 @@ void session::do_rcpt(std::string_view args) {
     if (p.non_ascii && !env_.smtputf8()) return refuse(reply_id::need_smtputf8);
     r.address = env_.keep(p.address);
     env_.add_recipient(r);
+    if (intercept(stage::rcpt)) return env_.drop_last_recipient();  // the verdict saw it; it was not taken
     txn_ = txn::rcpt;
     reply(reply_id::rcpt_ok);
 }
@@ -86,6 +91,7 @@ void session::do_data(std::string_view args) {
     if (txn_ == txn::bdat) return reply(reply_id::mixed_data_bdat);
     if (txn_ != txn::rcpt) return reply(reply_id::need_rcpt);
     if (env_.body() == body_type::binary_mime) return reply(reply_id::binarymime_needs_bdat);
+    if (intercept(stage::data)) return;
     reply(reply_id::data_start);
     scanner_.reset();
     start_body();
@@ -105,7 +111,8 @@ void session::do_bdat(std::string_view args) {
     bdat_last_ = !rest.empty();
     // The chunk is read even when it is refused, so that its bytes are never taken for commands.
     bdat_error_ = bdat_refusal();
-    if (!bdat_error_ && txn_ == txn::rcpt) {
+    bdat_first_ = !bdat_error_ && txn_ == txn::rcpt;
+    if (bdat_first_) {
         txn_ = txn::bdat;
         start_body();
     }
@@ -134,6 +141,7 @@ void session::do_rset(std::string_view args) {
 // RFC 5321 4.1.1.10: QUIT, answered with 221; the session is over.
 void session::do_quit(std::string_view args) {
     if (!args.empty()) return reply(reply_id::syntax_no_args);
+    if (intercept(stage::quit)) return;
     reply(reply_id::quit);
     quit_ = true;
     close();
@@ -144,8 +152,9 @@ void session::do_starttls(std::string_view args) {
     if (!prof_.starttls_offered(false)) return reply(reply_id::not_implemented);
     if (tls_) return reply(reply_id::tls_active);
     if (!args.empty()) return reply(reply_id::syntax_no_args);
+    if (intercept(stage::starttls)) return;
     reply(reply_id::starttls_ready);
-    starttls_ = true;
+    starttls_ = halted_ = true;
 }
 
 // RFC 4954 4: AUTH mechanism [initial-response]
@@ -160,6 +169,7 @@ void session::do_auth(std::string_view args) {
     auto mechanism = args.substr(0, sp);
     auto initial = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
     if (mechanism.empty() || initial.find(' ') != std::string_view::npos) return reply(reply_id::syntax_auth);
+    if (intercept(stage::auth)) return;
     on_auth_step(sasl_.start(mechanism, initial, *prof_.opts().auth));
 }
 

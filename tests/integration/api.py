@@ -25,8 +25,8 @@ def parse_ts(s: str) -> float:
     return calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0)) + ms / 1000
 
 
-FLOW_KEYS = ('flow', 'seen', 'messages', 'recipients', 'bytes', 'refused', 'refused_by_code', 'first_seen',
-             'last_seen')
+FLOW_KEYS = ('flow', 'seen', 'messages', 'recipients', 'bytes', 'refused', 'refused_by_code', 'faults',
+             'first_seen', 'last_seen')
 MESSAGE_KEYS = ('id', 'received_at', 'flow', 'mail_from', 'rcpt_to', 'size', 'subject', 'client', 'helo', 'tls',
                 'truncated', 'from', 'attachments')
 # What GET /api/v1/messages/{id} adds to MSG besides 'headers': the decoded message.
@@ -83,6 +83,11 @@ class FlowTest(DaemonTest):
             self.assertRegex(code, r'^[45]\d\d$', f)
             self.assertIsInstance(n, int, f)
             self.assertGreater(n, 0, f'a code with no refusals is listed: {f}')
+        self.assertIsInstance(f['faults'], dict, f)
+        for what, n in f['faults'].items():
+            self.assertRegex(what, r'^[a-z]+:([45]\d\d|delay|disconnect|silence)$', f)
+            self.assertIsInstance(n, int, f)
+            self.assertGreater(n, 0, f'a fault never injected is listed: {f}')
         if f['seen']:
             first, last = parse_ts(f['first_seen']), parse_ts(f['last_seen'])
             self.assertLessEqual(first, last, f)
@@ -90,8 +95,8 @@ class FlowTest(DaemonTest):
             self.assertLess(abs(now - last), 300, f'last_seen far from now ({now}): {f}')
         else:
             self.assertEqual((f['first_seen'], f['last_seen']), (None, None), f)
-            self.assertEqual((f['messages'], f['recipients'], f['bytes'], f['refused'], f['refused_by_code']),
-                             (0, 0, 0, 0, {}), f)
+            self.assertEqual((f['messages'], f['recipients'], f['bytes'], f['refused'], f['refused_by_code'],
+                              f['faults']), (0, 0, 0, 0, {}, {}), f)
 
     def run_beside(self, senders, background, stop: threading.Event, timeout: float = 60) -> None:
         """Runs each callable of `senders` in a thread of its own beside `background`, which runs until `stop` is

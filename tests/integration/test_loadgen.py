@@ -14,6 +14,7 @@ import time
 
 import daemon
 from daemon_test import DaemonTest
+from http_client import http_request
 from parsers import parse_kv
 from replies import HOST
 
@@ -223,6 +224,33 @@ class TestLoadgen(DaemonTest):
         t = self.stop(d)
         self.assertEqual(t['transactions'], 60)
         self.assertEqual(t['replies_552'], 3 * 25)  # SIZE= over the limit: refused at MAIL in every mode
+
+    def test_random_451_at_rcpt_counted_by_code_within_max_error_rate_and_verified(self):
+        d = self.start('--hostname', HOST, '--threads', '2', '--fault-seed', '7',
+                       '--fault', 'stage=rcpt,code=451,probability=0.1')
+        for mode in ([], ['--pipelining'], ['--bdat']):
+            with self.subTest(mode=mode):
+                r, _, _ = self.run_json(*self.target(d), *mode, '--messages', 1000, '--connections', 4, '--threads', 2,
+                                        '--flows', 3, '--max-error-rate', '0.15', *self.verify(d), '--reset')
+                self.assertEqual(r['verify'], {'ok': True, 'differences': []})
+                self.assertEqual((r['sent'], r['lost'], r['accepted'] + r['refused']), (1000, 0, 1000), r)
+                self.assertEqual(list(r['refused_by_code']), ['451'], r)
+                self.assertEqual(r['refused_by_code']['451'], r['refused'])
+                self.assertTrue(40 < r['refused'] < 160, r)  # about 100: 10% of one recipient each
+                self.assertEqual(sum(r['flows'].values()), r['accepted'])
+                # At rcpt the X-Flow header is not read yet: the sink counts each refusal under _default.
+                f = json.loads(http_request(d.http_port, 'GET', '/api/v1/flows/_default').body)
+                self.assertEqual((f['refused_by_code'], f['faults']), ({'451': r['refused']}, {'rcpt:451': r['refused']}))
+        # Two recipients: a message loses one now and then and goes to the other; only both refused refuse it.
+        r, _, _ = self.run_json(*self.target(d), '--pipelining', '--recipients', 2, '--messages', 1000,
+                                '--connections', 4, '--flows', 2, '--max-error-rate', '0.15', *self.verify(d), '--reset')
+        self.assertEqual(r['verify']['ok'], True)
+        self.assertTrue(0 < r['refused'] < 30, r)  # about 10 (1%)
+        # 10% refused is past --max-error-rate 0.05: exit 1, with the refusals in the report.
+        rc, out, err = self.loadgen(*self.target(d), '--messages', 500, '--max-error-rate', '0.05', '--quiet')
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r'refused +\d+ 451=\d+')
+        self.stop(d)
 
     def test_starttls_with_auth_any(self):
         d = self.start('--hostname', HOST, '--threads', '2', '--auth', 'any')

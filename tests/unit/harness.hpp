@@ -1,5 +1,6 @@
-// Test helpers for smtp/: a recording observer, a script runner (client bytes, and what the server does between
-// reads: open, shutdown, timeout, EOF, TLS up) and for_each_split over it, which runs every script whole, byte
+// Test helpers for smtp/: a recording observer (which can answer the stage questions with verdicts), a script
+// runner (client bytes, and what the server does between reads: open, shutdown, timeout, EOF, TLS up, the end of
+// a delay) and for_each_split over it, which runs every script whole, byte
 // by byte and split at every offset (tests/for_each_split.hpp) and fails the test where the runs differ.
 #pragma once
 #include <doctest/doctest.h>
@@ -44,7 +45,19 @@ public:
     std::vector<unsigned short> codes;
     std::string body;
     std::vector<refusal> refusals;
+    // The stages asked about, as "stage helo|auth user|mail from|rcpt,rcpt|header", and the verdicts given.
+    std::vector<std::string> stages;
+    std::function<smtp::verdict(const smtp::stage_event&)> verdicts;
 
+    smtp::verdict on_stage(const smtp::stage_event& e) noexcept override {
+        std::string rcpts;
+        for (std::size_t i = 0; i < e.env.recipient_count(); ++i)
+            rcpts.append(i ? "," : "").append(e.env.recipient_address(i));
+        stages.push_back(std::string(smtp::stage_name(e.stage)) + " " + std::string(e.helo) + "|" +
+                         std::string(e.auth_user) + "|" + std::string(e.env.mail_from()) + "|" + rcpts + "|" +
+                         std::string(e.header));
+        return verdicts ? verdicts(e) : smtp::verdict{};
+    }
     bool on_header(const smtp::envelope&, std::string_view header, bool) noexcept override {
         body.assign(header);  // header + later body bytes = the whole message
         return want_body;
@@ -74,8 +87,14 @@ public:
     void on_reply(unsigned short code) noexcept override { codes.push_back(code); }
 };
 
+// Whether the server closes after this action (with or without the replies).
+inline bool closes(smtp::action a) {
+    return a == smtp::action::close_after_flush || a == smtp::action::disconnect || a == smtp::action::reset;
+}
+
 // Feeds pieces to `s` as the server does: what feed() leaves unconsumed stays in `pending` and goes again with
 // the next piece; each batch of replies goes to `out` and counts as written. Stops when the session closes.
+// (While the session waits, feed() takes nothing: the pieces pile up in `pending`, as in the server's buffer.)
 template <class Out>
 smtp::feed_result feed_pieces(smtp::session& s, const split::pieces& pieces, std::string& pending, Out&& out) {
     smtp::feed_result r{0, smtp::action::none};
@@ -85,7 +104,7 @@ smtp::feed_result feed_pieces(smtp::session& s, const split::pieces& pieces, std
         pending.erase(0, r.consumed);
         out(s.output());
         s.output_written(s.output().size());
-        if (r.next == smtp::action::close_after_flush) break;
+        if (closes(r.next)) break;
     }
     return r;
 }
@@ -97,10 +116,12 @@ struct step {
     std::string bytes;
     call act;
     bool drops_pending = false;  // the server first drops the client's unread bytes (before a TLS handshake)
+    bool feeds_pending = false;  // then feeds them again (after a delay, resume())
 
     step(std::string b) : bytes(std::move(b)) {}
     step(const char* b) : bytes(b) {}
-    explicit step(call a, bool drop = false) : act(std::move(a)), drops_pending(drop) {}
+    explicit step(call a, bool drop = false, bool feed = false)
+        : act(std::move(a)), drops_pending(drop), feeds_pending(feed) {}
 };
 using script = std::vector<step>;
 
@@ -108,6 +129,8 @@ inline const step open{[](smtp::session& s) { return s.open(), smtp::action::non
 inline const step shutdown{[](smtp::session& s) { return s.request_shutdown(); }};
 inline const step timeout{[](smtp::session& s) { return s.timed_out(), smtp::action::none; }};
 inline const step eof{[](smtp::session& s) { return s.feed_eof(), smtp::action::none; }};
+// The delay the session asked for (action::wait) is over: resume(), then the bytes that waited are fed.
+inline const step resume{[](smtp::session& s) { return s.resume(), smtp::action::none; }, false, true};
 // The handshake after STARTTLS (or on an implicit-TLS port) is done; the plaintext held was dropped first.
 inline step tls_up(std::string info) {
     return step([info](smtp::session& s) { return s.tls_established(info), smtp::action::none; }, true);
@@ -129,7 +152,9 @@ struct run_result {
     std::vector<recorded_message> messages;
     std::vector<unsigned short> codes;
     std::vector<refusal> refusals;
+    std::vector<std::string> stages;
     std::vector<step_result> steps;  // up to the one after which the session asked to close
+    smtp::action opened = smtp::action::none;  // what open() asked for
     bool closed = false, quit = false;
     bool operator==(const run_result&) const = default;
 };
@@ -140,6 +165,7 @@ struct run_options {
     bool greet = true;      // open() before the script: the 220 first
     bool want_body = true;  // the recorder asks for the body bytes
     std::uint64_t id = 7;   // the session's id, in "queued as ID.N"
+    std::function<smtp::verdict(const smtp::stage_event&)> verdicts = {};  // the observer's answers at each stage
 };
 
 // Hands the driver's pieces out step by step, cut at the steps' ends, so that no piece crosses a server call.
@@ -170,14 +196,16 @@ inline run_result run_script(const smtp::profile& p, const script& sc, const spl
                              run_options o = {}) {
     recorder rec;
     rec.want_body = o.want_body;
+    rec.verdicts = o.verdicts;
     smtp::session s(p, rec, o.id);
     run_result res;
-    if (o.greet) s.open();
+    const smtp::action opened = res.opened = o.greet ? s.open() : smtp::action::none;
     res.output = s.output();
     s.output_written(s.output().size());
     piece_cursor next_pieces(cuts);
     std::string pending;
     for (const auto& st : sc) {
+        if (closes(opened)) break;
         auto& r = res.steps.emplace_back();
         auto out = [&](std::string_view text) { r.output += text, res.output += text; };
         if (st.act) {
@@ -185,6 +213,7 @@ inline run_result run_script(const smtp::profile& p, const script& sc, const spl
             r.next = st.act(s);
             out(s.output());
             s.output_written(s.output().size());
+            if (st.feeds_pending) r.next = feed_pieces(s, {std::string_view()}, pending, out).next;
         } else {
             r.next = feed_pieces(s, next_pieces.take(st.bytes.size()), pending, out).next;
         }
@@ -192,11 +221,12 @@ inline run_result run_script(const smtp::profile& p, const script& sc, const spl
         r.phase = s.current_phase();
         r.closing = s.closing();
         r.tls = s.tls();
-        if (r.next == smtp::action::close_after_flush) break;
+        if (closes(r.next)) break;
     }
     res.messages = std::move(rec.messages);
     res.codes = std::move(rec.codes);
     res.refusals = std::move(rec.refusals);
+    res.stages = std::move(rec.stages);
     res.closed = s.closing();
     res.quit = s.quit_received();
     return res;
