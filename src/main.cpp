@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     cli::command_line cl("smtp-blackhole", "An SMTP sink: accepts mail fast, counts it exactly, keeps none of it.");
     config::add_flags(cl);
     cl.environment("SMTP_BLACKHOLE_", {"SMTP_BLACKHOLE_OPTS"});  // OPTS: the flags line of systemd/'s unit
+    cl.list_separator("fault", ';');  // a rule holds commas itself
     config::config c;
     if (auto code = cl.parse(argc, argv, [&] { c = config::read(cl); })) return *code;
     server::log::set_level(c.log_level);

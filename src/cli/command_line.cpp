@@ -106,7 +106,7 @@ std::vector<std::string> command_line::from_environment(int argc, const char* co
             std::vector<std::string> mine;
             if (o.is_boolean) {
                 if (switch_value(var, text)) mine.push_back("--" + flag);
-            } else if (o.is_container) {
+            } else if (o.is_container || separators_.count(flag)) {
                 auto sep = separators_.count(flag) ? separators_.at(flag) : ',';
                 for (const auto& item : split(text, sep)) mine.push_back("--" + flag + "=" + item);
             } else {

@@ -4,6 +4,7 @@ variable naming the variable on one line with exit code 2, and SMTP_BLACKHOLE_OP
 left alone."""
 from daemon import listen_endpoints, run_binary
 from daemon_test import DaemonTest
+from parsers import parse_kv
 from replies import MAIL_OK, TLS_REQUIRED, greeting
 
 
@@ -50,6 +51,18 @@ class TestEnvironment(DaemonTest):
                 self.assertEqual(c.cmd('MAIL FROM:<a@test>'), reply)
                 self.quit(c)
                 d.stop()
+
+    def test_fault_rules_are_split_at_semicolons(self):
+        d = self.start('--hostname', 'mx.test', env={
+            'SMTP_BLACKHOLE_FAULT': 'stage=mail,code=550,first=1;stage=mail,code=451,first=1'})
+        rules = [parse_kv(l) for l in d.lines if parse_kv(l).get('msg') == 'fault rule']
+        self.assertEqual([r['rule'] for r in rules], ['stage=mail,action=reply,code=550,first=1',
+                                                      'stage=mail,action=reply,code=451,first=1'])
+        c = self.session(d)
+        self.assertEqual(c.cmd('MAIL FROM:<a@test>')[:3], '550')
+        self.assertEqual(c.cmd('MAIL FROM:<a@test>')[:3], '451')
+        self.assertEqual(c.cmd('MAIL FROM:<a@test>'), MAIL_OK)
+        self.quit(c)
 
     def test_the_units_flags_line_is_left_alone(self):
         d = self.start(env={'SMTP_BLACKHOLE_OPTS': '--no-such-flag'})
