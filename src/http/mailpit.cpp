@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 
+#include "cli/units.hpp"
 #include "http/mailpit_render.hpp"
 #include "smtp/ascii.hpp"
 
@@ -95,6 +96,42 @@ const std::string* query_param(const target& t) {
     return q && !smtp::ascii::trim(*q).empty() ? q : nullptr;
 }
 
+// Mailpit's chaos triggers, in the order its JSON gives them, and where each acts here.
+struct chaos_kind {
+    std::string_view name;   // the JSON key
+    std::string_view stage;  // the fault rule's stage
+    std::string_view text;   // Mailpit's reply text after the code
+};
+constexpr std::array<chaos_kind, 3> chaos_kinds = {{{"Sender", "mail", "Chaos sender error"},
+                                                    {"Recipient", "rcpt", "Chaos recipient error"},
+                                                    {"Authentication", "auth", "Chaos authentication error"}}};
+
+// A JSON key as Go's decoder matches a struct field: ASCII case-insensitively.
+bool same_key(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+        return smtp::ascii::lower(x) == smtp::ascii::lower(y);
+    });
+}
+
+// The kind of a JSON value as Go's "cannot unmarshal" message names it.
+std::string go_kind(const boost::json::value& v) {
+    if (v.is_string()) return "string";
+    if (v.is_bool()) return "bool";
+    if (v.is_array()) return "array";
+    if (v.is_object()) return "object";
+    return "number " + (v.is_double() ? cli::format_number(v.as_double()) : boost::json::serialize(v));
+}
+
+// One of a trigger's integers (ErrorCode, Probability) as Go decodes it into an int; null leaves it as it is.
+// Throws the message Mailpit answers with (400) for anything else.
+void read_int(const boost::json::value& v, std::string_view trigger, std::string_view field, std::int64_t& out) {
+    if (v.is_null()) return;
+    if (v.is_int64()) return void(out = v.as_int64());
+    if (v.is_uint64() && v.as_uint64() <= std::uint64_t(INT64_MAX)) return void(out = std::int64_t(v.as_uint64()));
+    throw std::invalid_argument("json: cannot unmarshal " + go_kind(v) + " into Go struct field Trigger." +
+                                std::string(trigger) + "." + std::string(field) + " of type int");
+}
+
 }  // namespace
 
 struct mailpit_api::call {
@@ -105,7 +142,8 @@ struct mailpit_api::call {
     responder& done;
 };
 
-mailpit_api::mailpit_api(sink::hub& h, const lifecycle& life) : h_(h), life_(life), store_(h.ring) {}
+mailpit_api::mailpit_api(sink::hub& h, fault::table& faults, const lifecycle& life)
+    : h_(h), faults_(faults), life_(life), store_(h.ring) {}
 
 std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
     static const route<handler> table[] = {
@@ -129,7 +167,8 @@ std::span<const route<mailpit_api::handler>> mailpit_api::routes() {
         {post, "/api/v1/send", &mailpit_api::not_implemented},
         {get | put, "/api/v1/tags", &mailpit_api::not_implemented},
         {put | del, "/api/v1/tags/{tag}", &mailpit_api::not_implemented},
-        {get | put, "/api/v1/chaos", &mailpit_api::not_implemented},
+        {get, "/api/v1/chaos", &mailpit_api::get_chaos},
+        {put, "/api/v1/chaos", &mailpit_api::put_chaos},
         {get, "/api/v1/webui", &mailpit_api::not_implemented},
         {get, "/api/v1/swagger.json", &mailpit_api::not_implemented},
         {get, "/api/events", &mailpit_api::not_implemented},
@@ -340,6 +379,77 @@ void mailpit_api::get_view(call& c) {
         return c.done(text(c.req, bhttp::status::not_found, "This message does not contain a HTML part"));
     c.done(text(c.req, bhttp::status::ok, link_parts(std::move(v.html), std::to_string(m->id), v),
                 "text/html; charset=utf-8"));
+}
+
+boost::json::object mailpit_api::chaos_json() {
+    auto now = faults_.current();
+    boost::json::object o;
+    for (std::size_t i = 0; i < chaos_kinds.size(); ++i) {
+        auto& t = chaos_[i];
+        if (t.rule && std::none_of(now->begin(), now->end(), [&](const auto& e) { return e->id == t.rule; }))
+            t.rule = 0, t.probability = 0;  // deleted through /api/v1/faults: off, as GET /api/v1/faults shows
+        o[chaos_kinds[i].name] = boost::json::object{{"ErrorCode", t.code}, {"Probability", t.probability}};
+    }
+    return o;
+}
+
+// GET /api/v1/chaos: the three triggers. Chaos is always enabled here (Mailpit needs --enable-chaos).
+void mailpit_api::get_chaos(call& c) { c.done(json(c.req, chaos_json())); }
+
+// PUT /api/v1/chaos: sets all three triggers, as Mailpit does: one left out is reset (its default code, 0%), an
+// ErrorCode of 0 is the default. Each trigger with a probability is one fault rule (stage mail, rcpt or auth,
+// the code, Mailpit's reply text, probability percent/100) that replaces the rule this API added before; rules
+// added through /api/v1/faults are not touched. A bad trigger answers 400 with Mailpit's message and changes
+// nothing (Mailpit keeps the triggers before it).
+void mailpit_api::put_chaos(call& c) {
+    constexpr std::array<std::int64_t, 3> defaults = {451, 451, 535};
+    std::array<std::int64_t, 3> code = defaults, probability = {0, 0, 0};
+    auto bad = [&](const std::string& why) { c.done(text(c.req, bhttp::status::bad_request, why)); };
+    boost::system::error_code ec;
+    auto body = boost::json::parse(c.req.body(), ec);
+    if (ec) return bad("invalid JSON body: " + ec.message());
+    if (!body.is_object() && !body.is_null())
+        return bad("json: cannot unmarshal " + go_kind(body) + " into Go value of type chaos.Triggers");
+    try {
+        for (const auto& [key, value] : body.is_object() ? body.as_object() : boost::json::object{}) {
+            for (std::size_t i = 0; i < chaos_kinds.size(); ++i) {
+                const auto name = chaos_kinds[i].name;
+                if (!same_key(key, name) || value.is_null()) continue;
+                if (!value.is_object())
+                    throw std::invalid_argument("json: cannot unmarshal " + go_kind(value) +
+                                                " into Go struct field Triggers." + std::string(name) +
+                                                " of type chaos.Trigger");
+                for (const auto& [field, v] : value.as_object()) {
+                    if (same_key(field, "ErrorCode")) read_int(v, name, "ErrorCode", code[i]);
+                    if (same_key(field, "Probability")) read_int(v, name, "Probability", probability[i]);
+                }
+            }
+        }
+    } catch (const std::invalid_argument& e) {
+        return bad(e.what());
+    }
+    for (std::size_t i = 0; i < chaos_kinds.size(); ++i) {
+        if (code[i] == 0) code[i] = defaults[i];
+        if (code[i] < 400 || code[i] > 599) return bad("error code must be between 400 and 599");
+        if (probability[i] < 0 || probability[i] > 100) return bad("probability must be between 0 and 100");
+    }
+    std::vector<fault::rule> rules;
+    std::vector<std::size_t> owner;  // the trigger of each rule
+    for (std::size_t i = 0; i < chaos_kinds.size(); ++i) {
+        if (probability[i] == 0) continue;
+        rules.push_back(fault::validate({{"stage", std::string(chaos_kinds[i].stage)},
+                                         {"code", std::to_string(code[i])},
+                                         {"text", std::string(chaos_kinds[i].text)},
+                                         {"probability", cli::format_number(double(probability[i]) / 100)}}));
+        owner.push_back(i);
+    }
+    for (auto& t : chaos_)
+        if (t.rule) faults_.remove(t.rule);  // false when already deleted through /api/v1/faults
+    auto ids = faults_.add(std::move(rules));
+    for (std::size_t i = 0; i < chaos_kinds.size(); ++i)
+        chaos_[i] = {static_cast<unsigned short>(code[i]), probability[i], 0};
+    for (std::size_t k = 0; k < ids.size(); ++k) chaos_[owner[k]].rule = ids[k];
+    c.done(json(c.req, chaos_json()));
 }
 
 // A Mailpit endpoint this daemon does not have: 501 naming it.

@@ -130,7 +130,7 @@ void server::open_all_listeners(const settings& s, const std::vector<systemd::pa
     const bool mailpit_passed =
         std::any_of(passed.begin(), passed.end(), [](const auto& p) { return p.what == systemd::kind::mailpit; });
     if (!s.mailpit_listen.empty() || mailpit_passed) {
-        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub, life_);
+        mailpit_ = std::make_unique<http::mailpit_api>(state_.hub, state_.faults, life_);
         for (auto& w : workers_) mailpit_http_.push_back(std::make_unique<http::listener>(w->context(), *mailpit_));
     }
     open_listeners(systemd::kind::mailpit, s.mailpit_listen, passed, [this](std::size_t i, auto a) {

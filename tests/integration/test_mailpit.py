@@ -1,6 +1,7 @@
 """The Mailpit-compatible API's surface (--mailpit-listen): its listeners and their log lines, /livez and /readyz,
 the 501 answers naming each Mailpit endpoint and search filter that is not implemented, its 400/404/405 answers,
 one capture ring shared with the main API (a delete through either is seen by both), and the flag's errors;
+Mailpit's chaos triggers (GET/PUT /api/v1/chaos) as fault rules beside those of /api/v1/faults;
 summaries kept within --capture-bytes, and a message that takes seconds to parse leaving SMTP and the rest of
 the API answering.
 The client flows themselves (list, search, read, parts, delete, info) are run by Mailpit's own npm client in
@@ -11,9 +12,12 @@ import urllib.parse
 
 from api import FlowTest
 from daemon import listen_endpoints, run_binary
+from faults import FaultTest
 from http_client import http_request, metric
 from messages import flow_message
 from parsers import parse_kv
+from replies import MAIL_OK, greeting
+from smtp_client import Client
 
 NOT_IMPLEMENTED = " is not implemented by smtp-blackhole's Mailpit-compatible API"
 
@@ -77,8 +81,6 @@ class TestAnswers(MailpitTest):
             ('PUT', '/api/v1/tags', 'PUT /api/v1/tags'),
             ('PUT', '/api/v1/tags/x', 'PUT /api/v1/tags/{tag}'),
             ('DELETE', '/api/v1/tags/x', 'DELETE /api/v1/tags/{tag}'),
-            ('GET', '/api/v1/chaos', 'GET /api/v1/chaos'),
-            ('PUT', '/api/v1/chaos', 'PUT /api/v1/chaos'),
             ('GET', '/api/v1/webui', 'GET /api/v1/webui'),
             ('GET', '/api/v1/swagger.json', 'GET /api/v1/swagger.json'),
             ('GET', '/api/events', 'GET /api/events'),
@@ -218,3 +220,94 @@ class TestHeavyMessages(MailpitTest):
                          (n + 1, 'multipart/mixed', f'f{n - 1}.txt'))
         self.assertEqual(done['mailpit'].status, 200, done['mailpit'])
         self.assertEqual(len(json.loads(done['mailpit'].body)['Attachments']), n)
+
+
+OFF = {'Sender': {'ErrorCode': 451, 'Probability': 0}, 'Recipient': {'ErrorCode': 451, 'Probability': 0},
+       'Authentication': {'ErrorCode': 535, 'Probability': 0}}
+
+
+class TestChaos(MailpitTest, FaultTest):
+    def put_chaos(self, d, body: bytes, status: int = 200):
+        r = self.mp(d, 'PUT', '/api/v1/chaos', body)
+        self.assertEqual(r.status, status, r)
+        return r
+
+    def chaos(self, d) -> dict:
+        r = self.mp(d, 'GET', '/api/v1/chaos')
+        self.assertEqual((r.status, r.content_type), (200, 'application/json'), r)
+        self.assertEqual(list(r.json()), ['Sender', 'Recipient', 'Authentication'], 'Mailpit\'s field order')
+        return r.json()
+
+    def test_triggers_are_rules_of_their_own_beside_those_of_the_faults_api(self):
+        d = self.begin_mailpit(args=('--auth', 'any', '--auth-insecure'))
+        self.assertEqual(self.chaos(d), OFF, 'always enabled, Mailpit\'s defaults')
+        self.assertEqual(self.add_faults(d, [{'stage': 'data', 'code': 554}]), [1])
+        got = self.put_chaos(d, json.dumps({'Sender': {'ErrorCode': 421, 'Probability': 5},
+                                            'Recipient': {'ErrorCode': 550, 'Probability': 100},
+                                            'Authentication': {'ErrorCode': 454, 'Probability': 50}}).encode())
+        want = {'Sender': {'ErrorCode': 421, 'Probability': 5}, 'Recipient': {'ErrorCode': 550, 'Probability': 100},
+                'Authentication': {'ErrorCode': 454, 'Probability': 50}}
+        self.assertEqual(got.json(), want)
+        self.assertEqual(self.chaos(d), want)
+        self.assertEqual([(f['id'], f['rule']) for f in self.faults(d)], [
+            (1, {'stage': 'data', 'action': 'reply', 'code': 554}),
+            (2, {'stage': 'mail', 'action': 'reply', 'code': 421, 'text': 'Chaos sender error', 'probability': 0.05}),
+            (3, {'stage': 'rcpt', 'action': 'reply', 'code': 550, 'text': 'Chaos recipient error',
+                 'probability': 1}),
+            (4, {'stage': 'auth', 'action': 'reply', 'code': 454, 'text': 'Chaos authentication error',
+                 'probability': 0.5})])
+        # A trigger left out is reset (default code, 0%: no rule); the chaos rules are replaced, rule 1 stays.
+        got = self.put_chaos(d, b'{"recipient": {"ErrorCode": 0, "Probability": 100}, "Extra": 1}').json()
+        self.assertEqual(got, {**OFF, 'Recipient': {'ErrorCode': 451, 'Probability': 100}}, 'keys as Go matches them')
+        self.assertEqual([(f['id'], f['rule']['stage'], f['rule']['code']) for f in self.faults(d)],
+                         [(1, 'data', 554), (5, 'rcpt', 451)])
+        # The rule refuses RCPT with Mailpit's text (and an enhanced code, as every reply here has).
+        r = self.deliver_raw(d)
+        self.assertEqual(r, '451 4.3.0 Chaos recipient error')
+        # A chaos rule deleted through /api/v1/faults is off in GET /api/v1/chaos; DELETE all takes rule 1 too.
+        self.assertEqual(self.delete_faults(d, 5).json(), {'deleted': 1})
+        self.assertEqual(self.chaos(d), OFF)
+        self.assertEqual(self.put_chaos(d, b'{}').json(), OFF)
+        self.assertEqual([f['id'] for f in self.faults(d)], [1], 'an empty PUT leaves no chaos rule')
+
+    def deliver_raw(self, d) -> str:
+        """MAIL and RCPT on a raw session; the RCPT reply."""
+        c = Client(d.port)
+        try:
+            self.assertEqual(c.reply(), greeting())
+            self.assertTrue(c.ehlo('client.test').startswith('250-'))
+            self.assertEqual(c.cmd('MAIL FROM:<app@example.test>'), MAIL_OK)
+            return c.cmd('RCPT TO:<user@example.test>')
+        finally:
+            c.close()
+
+    def test_bad_input_is_400_as_mailpit_answers_and_changes_nothing(self):
+        d = self.begin_mailpit()
+        set_ = {**OFF, 'Sender': {'ErrorCode': 452, 'Probability': 10}}
+        self.assertEqual(self.put_chaos(d, json.dumps(set_).encode()).json(), set_)
+        code = b'error code must be between 400 and 599'
+        probability = b'probability must be between 0 and 100'
+        cases = [
+            ({'Sender': {'ErrorCode': 399, 'Probability': 1}}, code),
+            ({'Recipient': {'ErrorCode': 600, 'Probability': 1}}, code),
+            ({'Authentication': {'ErrorCode': -1}}, code),
+            ({'Sender': {'ErrorCode': 451, 'Probability': 101}}, probability),
+            ({'Recipient': {'Probability': -1}}, probability),
+            ({'Sender': {'ErrorCode': 451, 'Probability': 1}, 'Recipient': {'ErrorCode': 200}}, code),
+            ({'Sender': {'ErrorCode': '451'}},
+             b'json: cannot unmarshal string into Go struct field Trigger.Sender.ErrorCode of type int'),
+            ({'Recipient': {'Probability': 2.5}},
+             b'json: cannot unmarshal number 2.5 into Go struct field Trigger.Recipient.Probability of type int'),
+            ({'Sender': 5}, b'json: cannot unmarshal number 5 into Go struct field Triggers.Sender of type chaos.Trigger'),
+            ([], b'json: cannot unmarshal array into Go value of type chaos.Triggers'),
+        ]
+        for body, text in cases:
+            with self.subTest(body=body):
+                self.assertText(self.put_chaos(d, json.dumps(body).encode(), 400), 400, text, str(body))
+        r = self.put_chaos(d, b'{"Sender": ', 400)
+        self.assertTrue(r.body.startswith(b'invalid JSON body: '), r)
+        self.assertEqual(self.chaos(d), set_, 'nothing changed')
+        self.assertEqual([f['rule']['code'] for f in self.faults(d)], [452])
+        self.assertEqual(self.put_chaos(d, b'null').json(), OFF, 'null resets, as Go decodes it')
+        self.assertEqual(self.faults(d), [])
+        self.assertText(self.mp(d, 'DELETE', '/api/v1/chaos'), 405, b'Method Not Allowed', 'DELETE')

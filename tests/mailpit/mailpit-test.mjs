@@ -5,7 +5,7 @@
 // runs what a test suite runs against Mailpit, with exact expected values: info, wait for messages, list and
 // page, search (to:, from:, subject:, bcc:, tag:, has:, is:, words, phrases, exclusions), read a message with
 // its inline part and attachment (downloaded byte for byte), headers, source, the text and HTML views, `latest`,
-// read flags, delete by IDs, by search and all. Stops the daemon by its PID and ends with exactly one line
+// read flags, delete by IDs, by search and all; chaos triggers refusing RCPT, then reset. Stops the daemon by its PID and ends with exactly one line
 // `mailpit: N passed, N failed`; exit code 0 only if every check passed. The whole run is bounded to 50 s.
 //
 // Usage: node tests/mailpit/mailpit-test.mjs [--binary build/smtp-blackhole] (run `npm ci` in tests/mailpit first).
@@ -174,6 +174,29 @@ async function deletes(mp) {
   checks.equal("info after deletes", [info.Messages, info.Unread, info.RuntimeStats.MessagesDeleted], [0, 0, 3]);
 }
 
+// Mailpit's chaos triggers: a Recipient trigger at 100% makes RCPT answer its code; reset, mail goes through.
+async function chaos(mp, smtpPort) {
+  const off = { Sender: { ErrorCode: 451, Probability: 0 }, Recipient: { ErrorCode: 451, Probability: 0 },
+    Authentication: { ErrorCode: 535, Probability: 0 } };
+  checks.equal("getChaosTriggers(): Mailpit's defaults", await mp.getChaosTriggers(), off);
+  const set = await mp.setChaosTriggers({ Recipient: { ErrorCode: 452, Probability: 100 } });
+  checks.equal("setChaosTriggers({Recipient: 452 at 100%})", set,
+    { ...off, Recipient: { ErrorCode: 452, Probability: 100 } });
+  checks.equal("getChaosTriggers() after the set", await mp.getChaosTriggers(), set);
+  const refused = await sendMail(smtpPort, WELCOME.from, WELCOME.rcpts, WELCOME.raw).then(() => "sent", (e) => e.message);
+  checks.equal("RCPT answers the trigger's code and Mailpit's text", refused,
+    "SMTP RCPT TO:<alice@example.net>: wanted 250, got 452 Chaos recipient error");
+  const bad = await mp.setChaosTriggers({ Sender: { ErrorCode: 200, Probability: 5 } }).then(() => "set", (e) => e.message);
+  checks.ok("setChaosTriggers with ErrorCode 200: 400 with Mailpit's message",
+    bad.includes("400 Bad Request") && bad.endsWith(": error code must be between 400 and 599"), bad);
+  checks.equal("a bad set changes nothing", await mp.getChaosTriggers(), set);
+  checks.equal("setChaosTriggers(): all reset", await mp.setChaosTriggers(), off);
+  await sendMail(smtpPort, WELCOME.from, WELCOME.rcpts, WELCOME.raw);
+  const after = await mp.listMessages();
+  checks.equal("after the reset the message is accepted", [after.total, after.messages[0]?.Subject],
+    [1, WELCOME.subject]);
+}
+
 async function main() {
   checks.startedAt = Date.now();
   const version = spawnSync(BINARY, ["--version"], { encoding: "utf8" }).stdout.trim().split(" ")[1];
@@ -193,6 +216,7 @@ async function main() {
   await checks.step("read the welcome", () => readWelcome(mp, base));
   await checks.step("read flags and info", () => readFlagsAndInfo(mp, version));
   await checks.step("deletes", () => deletes(mp));
+  await checks.step("chaos", () => chaos(mp, daemon.ports.smtp));
   const exit = await stopDaemon(daemon);
   checks.equal("daemon exits 0 on SIGTERM", exit, { code: 0, signal: null });
 }
