@@ -174,7 +174,8 @@ async function deletes(mp) {
   checks.equal("info after deletes", [info.Messages, info.Unread, info.RuntimeStats.MessagesDeleted], [0, 0, 3]);
 }
 
-// Mailpit's chaos triggers: a Recipient trigger at 100% makes RCPT answer its code; reset, mail goes through.
+// Mailpit's chaos triggers: a Recipient trigger at 100% makes RCPT answer its code (with the enhanced code every
+// reply here has, 452 4.3.1; Mailpit sends none); reset, mail goes through.
 async function chaos(mp, smtpPort) {
   const off = { Sender: { ErrorCode: 451, Probability: 0 }, Recipient: { ErrorCode: 451, Probability: 0 },
     Authentication: { ErrorCode: 535, Probability: 0 } };
@@ -185,7 +186,7 @@ async function chaos(mp, smtpPort) {
   checks.equal("getChaosTriggers() after the set", await mp.getChaosTriggers(), set);
   const refused = await sendMail(smtpPort, WELCOME.from, WELCOME.rcpts, WELCOME.raw).then(() => "sent", (e) => e.message);
   checks.equal("RCPT answers the trigger's code and Mailpit's text", refused,
-    "SMTP RCPT TO:<alice@example.net>: wanted 250, got 452 Chaos recipient error");
+    "SMTP RCPT TO:<alice@example.net>: wanted 250, got 452 4.3.1 Chaos recipient error");
   const bad = await mp.setChaosTriggers({ Sender: { ErrorCode: 200, Probability: 5 } }).then(() => "set", (e) => e.message);
   checks.ok("setChaosTriggers with ErrorCode 200: 400 with Mailpit's message",
     bad.includes("400 Bad Request") && bad.endsWith(": error code must be between 400 and 599"), bad);
