@@ -109,8 +109,8 @@ void connection::proxy_done() {
                                 {"client", h.has_address() ? h.client() : peer_name(socket_)},
                                 {"peer", peer_name(socket_)}});
     proxy_.reset();
-    len_ = 0;
-    if (cap_ > initial_read_buffer) resize_buffer(initial_read_buffer);
+    buf_.reset();  // the session's reads start as on a connection without a header (see on_delay)
+    cap_ = len_ = 0;
     touch();
     if (implicit_tls_) return start_tls();
     act(session_.open());
