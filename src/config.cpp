@@ -16,6 +16,7 @@
 
 #include "cli/units.hpp"
 #include "fault/rule.hpp"
+#include "proxy/cidr.hpp"
 #include "sink/flow_key.hpp"
 #include "smtp/ascii.hpp"
 
@@ -84,6 +85,9 @@ void add_listen_flags(cli::command_line& cl, const config& d) {
             cxxopts::value<std::string>()->default_value(cli::format_duration(s.data_timeout)))
         ("drain-timeout", "on SIGTERM, time given to transactions in flight",
             cxxopts::value<std::string>()->default_value(cli::format_duration(s.drain_timeout)))
+        ("proxy-protocol-from", "a network (CIDR, or one address) whose peers must start with a PROXY header "
+            "(v1 or v2; smtp and smtps listeners); peers elsewhere are closed before the greeting; repeatable; none "
+            "by default (PROXY off)", cxxopts::value<strings>())
         ("disable-extension", "drop an ESMTP extension from EHLO and refuse its use; repeatable: "
             "pipelining, chunking, size, 8bitmime, smtputf8, enhancedstatuscodes, dsn, starttls, auth",
             cxxopts::value<strings>());
@@ -214,6 +218,18 @@ void read_limits(const cli::command_line& cl, server::settings& s) {
         }
 }
 
+// --proxy-protocol-from: each network as proxy::cidr reads it.
+void read_proxy(const cli::command_line& cl, server::settings& s) {
+    if (!cl.given("proxy-protocol-from")) return;
+    for (const auto& text : cl.get<strings>("proxy-protocol-from")) {
+        auto net = proxy::cidr::parse(text);
+        if (!net)
+            throw usage_error("--proxy-protocol-from: '" + text + "' is not a network: an address with an optional "
+                              "/prefix and no host bits set (10.0.0.0/8, 2001:db8::/32, 192.0.2.1)");
+        s.proxy_from.push_back(*net);
+    }
+}
+
 void read_sink(const cli::command_line& cl, sink::options& k) {
     k.flow_key = cl.get<std::string>("flow-key");
     try {
@@ -275,6 +291,7 @@ config read(const cli::command_line& cl) {
     if (cl.given("mailpit-listen")) s.mailpit_listen = listeners(cl, "mailpit-listen");  // no default: none
     read_tls_auth(cl, s);
     read_limits(cl, s);
+    read_proxy(cl, s);
     c.max_connections_given = cl.given("max-connections");
     read_sink(cl, s.sink);
     read_faults(cl, s);

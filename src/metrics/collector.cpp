@@ -103,6 +103,12 @@ std::vector<MetricFamily> sink_collector::Collect() const {
         if (t.replies[code]) add(replies, double(t.replies[code]), {{"code", std::to_string(code)}});
     out.push_back(std::move(replies));
     add_tls_families(t, out);
+    auto proxy = family(names::proxy_rejected,
+                        "Connections closed before the greeting for want of a PROXY header (--proxy-protocol-from), "
+                        "by reason", T::Counter);
+    for (std::size_t i = 0; i < sink::proxy_rejections.size(); ++i)
+        add(proxy, double(t.proxy_rejected[i]), {{"reason", std::string(sink::proxy_rejections[i])}});
+    out.push_back(std::move(proxy));
     out.push_back(single(names::capture_messages, "Messages in the capture ring", T::Gauge, double(h_.ring.count())));
     out.push_back(single(names::capture_bytes, "Octets in the capture ring", T::Gauge, double(h_.ring.bytes())));
     out.push_back(single(names::capture_evicted, "Messages evicted from the capture ring", T::Counter,

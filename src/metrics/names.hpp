@@ -15,6 +15,7 @@ inline constexpr std::string_view replies = "smtp_blackhole_replies_total";
 inline constexpr std::string_view tls_handshakes = "smtp_blackhole_tls_handshakes_total";
 inline constexpr std::string_view tls_resumed = "smtp_blackhole_tls_resumed_total";
 inline constexpr std::string_view starttls_plaintext_dropped = "smtp_blackhole_starttls_plaintext_dropped_bytes_total";
+inline constexpr std::string_view proxy_rejected = "smtp_blackhole_proxy_rejected_total";
 inline constexpr std::string_view capture_messages = "smtp_blackhole_capture_messages";
 inline constexpr std::string_view capture_bytes = "smtp_blackhole_capture_bytes";
 inline constexpr std::string_view capture_evicted = "smtp_blackhole_capture_evicted_total";

@@ -7,10 +7,25 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "proxy/limits.hpp"
 #include "server/log.hpp"
 #include "server/tls.hpp"
 
 namespace server {
+namespace {
+
+// Whether the socket's peer is in one of the networks (false if the socket has already failed).
+bool trusted(const tcp::socket& s, const std::vector<proxy::cidr>& from) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return false;
+    const auto a = ep.address();
+    const auto peer =
+        a.is_v4() ? proxy::address::v4(a.to_v4().to_bytes()) : proxy::address::v6(a.to_v6().to_bytes());
+    return std::any_of(from.begin(), from.end(), [&](const proxy::cidr& c) { return c.contains(peer); });
+}
+
+}  // namespace
 
 std::string peer_name(const tcp::socket& s) {
     boost::system::error_code ec;
@@ -33,9 +48,84 @@ void connection::start() {
     log::debug("connection open",
                {{"session", std::to_string(session_.id())}, {"worker", std::to_string(w_.index())}});
     touch();
+    const auto& cfg = w_.common().cfg;
+    if (!cfg.proxy_from.empty()) {
+        if (!trusted(socket_, cfg.proxy_from)) return proxy_reject("untrusted");
+        proxy_ = std::make_unique<proxy::parser>();
+        deadline_ = clock::now() + std::min<clock::duration>(proxy_header_time, cfg.idle_timeout);
+        watch();
+        return read_proxy_header();
+    }
     watch();
     if (implicit_tls_) return start_tls();
     act(session_.open());
+}
+
+// The PROXY header is read without taking a byte past its end: each time the socket is readable, what it holds
+// is peeked and fed to the parser, and only the header's bytes are read out of it. So the client's first bytes
+// (its SMTP, or its TLS ClientHello) stay in the socket for the session or the TLS stream, as if no header had come.
+void connection::read_proxy_header() {
+    reading_ = true;
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](const error_code& ec) { self->on_proxy_readable(ec); });
+}
+
+void connection::on_proxy_readable(const error_code& ec) {
+    reading_ = false;
+    if (closed_) return;
+    if (ec) return proxy_reject("eof");
+    if (!buf_) {
+        cap_ = initial_read_buffer;
+        buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+    }
+    error_code rec;
+    auto n = socket_.receive(boost::asio::buffer(buf_.get() + len_, cap_ - len_), tcp::socket::message_peek, rec);
+    if (rec == boost::asio::error::would_block || rec == boost::asio::error::try_again) return read_proxy_header();
+    if (rec || n == 0) return proxy_reject("eof");
+    auto r = proxy_->feed(std::string_view(buf_.get(), len_ + n));
+    if (r.state == proxy::status::error) return proxy_reject(proxy::to_string(r.why));
+    // Every byte before the header's end is the header's: read out of the socket (it is there: just peeked).
+    const bool done = r.state == proxy::status::done;
+    const std::size_t take = done ? (r.consumed > len_ ? r.consumed - len_ : 0) : n;
+    if (take > 0) {
+        auto got = socket_.receive(boost::asio::buffer(buf_.get() + len_, take), 0, rec);
+        if (rec || got != take) return proxy_reject("eof");
+        len_ += take;
+    }
+    if (done) return proxy_done();
+    if (len_ == cap_) {  // a long version 2 header: the parser refuses one over limits::v2_header itself
+        if (cap_ >= proxy::limits::v2_header) return proxy_reject("too_long");
+        resize_buffer(std::min(cap_ * 2, proxy::limits::v2_header));
+    }
+    read_proxy_header();
+}
+
+// The header is whole: its client (if it names one) is the connection's from now on, and the session begins.
+void connection::proxy_done() {
+    const auto& h = proxy_->get();
+    if (h.has_address()) sink_.set_client(h.client());
+    log::debug("proxy header", {{"session", std::to_string(session_.id())},
+                                {"version", std::to_string(h.version)},
+                                {"client", h.has_address() ? h.client() : peer_name(socket_)},
+                                {"peer", peer_name(socket_)}});
+    proxy_.reset();
+    buf_.reset();  // the session's reads start as on a connection without a header (see on_delay)
+    cap_ = len_ = 0;
+    touch();
+    if (implicit_tls_) return start_tls();
+    act(session_.open());
+}
+
+// No greeting: the peer may not send a header, or did not send a good one in time. What it sent is read and
+// dropped (one read), so that the close is a FIN rather than a reset for unread bytes.
+void connection::proxy_reject(std::string_view reason) {
+    w_.counters().proxy_rejected[sink::proxy_rejection_index(reason)].add();
+    log::debug("proxy header refused",
+               {{"session", std::to_string(session_.id())}, {"reason", reason}, {"peer", peer_name(socket_)}});
+    char scratch[512];
+    error_code ec;
+    socket_.receive(boost::asio::buffer(scratch), 0, ec);
+    close_now();
 }
 
 // What the session asked for after a call that read no input (the greeting, TLS up): a delay, a close without a
@@ -47,7 +137,8 @@ void connection::act(smtp::action a) {
 }
 
 void connection::drain() {
-    if (closed_ || lingering_) return;  // a lingering connection ends by itself within linger_time
+    if (closed_ || lingering_) return;
+    if (proxy_) return close_now();  // no greeting yet: nothing to finish  // a lingering connection ends by itself within linger_time
     if (writing_ || tls_pending_ || delaying_) {  // the output is in flight, or a reply is due: decide after it
         drain_pending_ = true;
         return;
@@ -82,6 +173,7 @@ void connection::watch() {
 void connection::on_watchdog(const error_code& ec) {
     if (closed_ || ec == boost::asio::error::operation_aborted) return;
     if (clock::now() < deadline_) return watch();
+    if (proxy_) return proxy_reject("timeout");
     if (delaying_) {  // the server is the one that is slow: the client's idle time starts after the delay
         deadline_ = clock::now() + w_.common().cfg.idle_timeout;
         return watch();

@@ -2,7 +2,9 @@
 // Read, feed every complete unit, write the batch of replies once, read again (RFC 2920: one write per
 // pipelined batch). The same pump runs over plain TCP and over TLS: STARTTLS (RFC 3207) switches a live
 // connection from one to the other, so the switch is a pointer, not a type. Deadlines (RFC 5321 4.5.3.2) come
-// from one timer per connection that only re-arms when it fires.
+// from one timer per connection that only re-arms when it fires. With --proxy-protocol-from, a trusted peer's
+// PROXY header is read first (before the greeting, or before the TLS ClientHello on an smtps listener), and
+// every other peer is closed before the greeting.
 #pragma once
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +13,7 @@
 
 #include "server/worker.hpp"
 #include "fault/observer.hpp"
+#include "proxy/parser.hpp"
 #include "smtp/session.hpp"
 
 namespace server {
@@ -24,6 +27,9 @@ inline constexpr std::size_t max_read_buffer = 64 * 1024;
 inline constexpr std::chrono::seconds linger_time{2};
 // After a timeout reply, how long its write may take.
 inline constexpr std::chrono::seconds timeout_reply_time{5};
+// How long a trusted peer has to send its whole PROXY header (or --idle-timeout, if shorter). A load balancer
+// sends it with the connection's first bytes; a client that waits for a greeting never sends one.
+inline constexpr std::chrono::seconds proxy_header_time{5};
 
 // "127.0.0.1:54321" or "[::1]:54321" of the client; "" if the socket has already failed.
 std::string peer_name(const tcp::socket& s);
@@ -43,6 +49,10 @@ private:
     using clock = std::chrono::steady_clock;
     using tls_stream = boost::asio::ssl::stream<tcp::socket&>;
 
+    void read_proxy_header();
+    void on_proxy_readable(const error_code& ec);
+    void proxy_done();
+    void proxy_reject(std::string_view reason);
     void touch();
     void set_deadline(clock::time_point t);
     void watch();
@@ -70,6 +80,7 @@ private:
     smtp::session session_;
     boost::asio::steady_timer timer_;
     std::unique_ptr<boost::asio::steady_timer> delay_;  // a verdict's delay; made the first time one comes
+    std::unique_ptr<proxy::parser> proxy_;  // while a PROXY header is awaited
     clock::time_point deadline_{};     // when the session times out
     clock::time_point armed_until_{};  // when the timer's pending wait fires
     std::unique_ptr<char[]> buf_;

@@ -150,6 +150,7 @@ server::server(const settings& s, const std::vector<systemd::passed_socket>& pas
         SMTP_BLACKHOLE_VERSION);
     api_ = std::make_unique<http::api>(state_.hub, state_.faults, *metrics_, http::page::index_html, life_);
     log_faults();
+    for (const auto& net : s.proxy_from) log::info("PROXY header required", {{"from", net.to_string()}});
     for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
     open_all_listeners(s, passed);
     state_.hub.flows.set_full_warning([](std::size_t max) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fault/rule.hpp"
+#include "proxy/cidr.hpp"
 #include "sink/sink.hpp"
 #include "smtp/options.hpp"
 
@@ -32,6 +33,9 @@ struct settings {
     std::chrono::milliseconds idle_timeout{300'000};   // RFC 5321 4.5.3.2.7: at least 5 minutes
     std::chrono::milliseconds data_timeout{600'000};   // RFC 5321 4.5.3.2.6: 10 minutes between DATA blocks
     std::chrono::milliseconds drain_timeout{10'000};
+    // --proxy-protocol-from: peers in these networks must start with a PROXY header; others are closed at once.
+    // Empty: the PROXY protocol is off, every peer talks SMTP (or TLS) from its first byte.
+    std::vector<proxy::cidr> proxy_from;
     smtp::options smtp;
     sink::options sink;
     std::vector<fault::rule> faults;  // --fault, in the order given

@@ -9,6 +9,12 @@ std::uint64_t totals::refused() const noexcept {
     return n;
 }
 
+std::size_t proxy_rejection_index(std::string_view reason) noexcept {
+    std::size_t i = 0;
+    while (i + 1 < proxy_rejections.size() && proxy_rejections[i] != reason) ++i;
+    return i;
+}
+
 counter_set::counter_set(std::size_t threads) {
     per_thread_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) per_thread_.push_back(std::make_unique<thread_counters>());
@@ -27,6 +33,7 @@ totals counter_set::sum() const noexcept {
         t.tls_failed += c->tls_failed.get();
         t.tls_resumed += c->tls_resumed.get();
         t.starttls_dropped += c->starttls_dropped.get();
+        for (std::size_t i = 0; i < proxy_rejections.size(); ++i) t.proxy_rejected[i] += c->proxy_rejected[i].get();
         for (std::size_t code = 0; code < reply_codes; ++code) t.replies[code] += c->replies[code].get();
     }
     return t;

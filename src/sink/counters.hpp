@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace sink {
@@ -22,6 +23,14 @@ private:
 
 inline constexpr std::size_t reply_codes = 600;  // codes 0..599, indexed directly
 
+// Why a connection was closed before its greeting under --proxy-protocol-from (the metric's `reason` label): the
+// PROXY header parser's reasons (proxy::to_string), then the server's own: a peer outside the networks, no whole
+// header within its deadline, the peer gone before a whole header.
+inline constexpr std::array<std::string_view, 8> proxy_rejections = {
+    "not_proxy", "bad_v1", "bad_v2", "too_long", "unsupported", "untrusted", "timeout", "eof"};
+// The index of `reason` in proxy_rejections; the last one's for a name not in it.
+std::size_t proxy_rejection_index(std::string_view reason) noexcept;
+
 struct alignas(64) thread_counters {
     owned_counter connections;          // accepted connections
     owned_counter connections_refused;  // closed at once with 421 (--max-connections)
@@ -32,6 +41,7 @@ struct alignas(64) thread_counters {
     owned_counter tls_ok, tls_failed;   // TLS handshakes
     owned_counter tls_resumed;          // of those ok, resumed sessions
     owned_counter starttls_dropped;     // plaintext bytes dropped after STARTTLS (RFC 3207 4.2)
+    std::array<owned_counter, proxy_rejections.size()> proxy_rejected{};  // by proxy_rejections' index
     std::array<owned_counter, reply_codes> replies{};  // every reply sent, by code
 };
 
@@ -39,6 +49,7 @@ struct alignas(64) thread_counters {
 struct totals {
     std::uint64_t connections = 0, connections_refused = 0, transactions = 0, recipients = 0, bytes = 0,
                   smuggling_suspects = 0, tls_ok = 0, tls_failed = 0, tls_resumed = 0, starttls_dropped = 0;
+    std::array<std::uint64_t, proxy_rejections.size()> proxy_rejected{};
     std::array<std::uint64_t, reply_codes> replies{};
     // Replies of class 4 and 5: the refusals.
     std::uint64_t refused() const noexcept;

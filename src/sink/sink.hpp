@@ -65,6 +65,9 @@ public:
     void on_refusal(const smtp::envelope& env, std::string_view header, unsigned short code) noexcept override;
     void on_reply(unsigned short code) noexcept override;
     void on_transaction_end() noexcept override;
+    // The client as a PROXY header names it, in place of the socket's peer given at construction: set before
+    // the session opens, so every message of the connection carries it.
+    void set_client(std::string&& client) noexcept { client_ = std::move(client); }
 
 protected:
     hub& owner() noexcept { return h_; }
@@ -83,7 +86,7 @@ private:
     thread_counters& c_;
     flow_table::local& flows_;
     hub::thread_state& ts_;
-    const std::string client_;
+    std::string client_;
     std::string name_, scratch_;  // the current message's flow name, reused buffers
     bool capturing_ = false;
     bool truncated_ = false;

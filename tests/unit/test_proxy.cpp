@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../fuzz/proxy_check.hpp"
+#include "sink/counters.hpp"
 
 namespace fuzz {
 std::ostream& operator<<(std::ostream& os, const proxy_run& r) {
@@ -344,4 +345,13 @@ TEST_CASE("proxy: reasons have the names a metric label uses") {
     CHECK(proxy::to_string(reason::bad_v2) == "bad_v2");
     CHECK(proxy::to_string(reason::too_long) == "too_long");
     CHECK(proxy::to_string(reason::unsupported) == "unsupported");
+}
+
+TEST_CASE("proxy: every refusal reason has its own slot in the server's proxy_rejected counters") {
+    for (auto r : {reason::not_proxy, reason::bad_v1, reason::bad_v2, reason::too_long, reason::unsupported}) {
+        CAPTURE(proxy::to_string(r));
+        CHECK(sink::proxy_rejections[sink::proxy_rejection_index(proxy::to_string(r))] == proxy::to_string(r));
+    }
+    for (auto own : {"untrusted", "timeout", "eof"})
+        CHECK(sink::proxy_rejections[sink::proxy_rejection_index(own)] == own);
 }
