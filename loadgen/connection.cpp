@@ -194,11 +194,11 @@ void connection::ready() {
     w_.idle(*this);
 }
 
-void connection::begin_transaction(std::size_t flow) {
+void connection::begin_transaction(std::size_t flow, unsigned attempt) {
     const plan& p = w_.rc().p;
     txn_state& t = in_txn_ ? next_ : cur_;
     (in_txn_ ? has_next_ : in_txn_) = true;
-    t = txn_state{&w_.rc().txns[flow], flow, clock::now(), 0, 0, 0};
+    t = txn_state{&w_.rc().txns[flow], flow, clock::now(), 0, 0, 0, attempt};
     state_ = state::talking;
     ++on_this_connection_;
     w_.stats().sent.add();
@@ -269,8 +269,9 @@ void connection::send_body() {
     const plan& p = w_.rc().p;
     queue(cur_.bytes->data_body, expect::data_end);
     std::size_t flow = 0;
+    unsigned attempt = 0;
     bool room = p.per_connection == 0 || on_this_connection_ < p.per_connection;
-    if (p.pipelining && !has_next_ && !need_rset_ && room && w_.take_now(flow)) return begin_transaction(flow);
+    if (p.pipelining && !has_next_ && !need_rset_ && room && w_.take_now(flow, attempt)) return begin_transaction(flow, attempt);
 }
 
 // One command per round trip: after MAIL and each RCPT, the next RCPT, then DATA (or RSET if none was taken).
@@ -286,10 +287,13 @@ void connection::end_transaction(unsigned short code) {
     auto& s = w_.stats();
     s.in_flight.sub();
     ++completed_here_;
+    broken_in_a_row_ = 0;
     if (code == 0) {
         s.accepted.add();
         ++s.accepted_by_flow[cur_.flow];
         s.txn.record(std::uint64_t((clock::now() - cur_.t0).count()));
+    } else if (code >= 400 && code < 500 && cur_.attempt < w_.rc().p.retries && w_.retry(cur_.flow, cur_.attempt + 1)) {
+        s.retried.add();  // a transient refusal: the message goes back to the queue
     } else {
         s.refused.add();
         ++s.refused_by_code[code < reply_codes ? code : 0];
@@ -406,12 +410,23 @@ void connection::fail(failure f, std::string_view why) {
     case failure::connection: s.conn_errors.add(); break;
     case failure::protocol: s.protocol_errors.add(); break;
     }
-    std::uint64_t open = (in_txn_ ? 1 : 0) + (has_next_ ? 1 : 0);
+    if (in_txn_) lose(cur_);
+    if (has_next_) lose(next_);
     in_txn_ = has_next_ = false;
-    s.lost.add(open);
-    s.in_flight.sub(open);
+    if (completed_here_ == 0) ++broken_in_a_row_;
     broke_ = true;
     close();
+}
+
+void connection::lose(const txn_state& t) {
+    auto& s = w_.stats();
+    s.in_flight.sub();
+    if (t.attempt < w_.rc().p.retries && w_.retry(t.flow, t.attempt + 1)) {
+        s.retried.add();
+        s.retried_lost.add();
+    } else {
+        s.lost.add();
+    }
 }
 
 // Closes the socket; the pending operations end with operation_aborted, and the last one calls closed().
@@ -430,7 +445,10 @@ void connection::close() {
 void connection::closed() {
     tls_.reset();
     if (!broke_ && w_.wants_more()) return start();  // --messages-per-connection reached: a new connection
-    if (broke_ && completed_here_ > 0 && w_.wants_more()) {
+    // A connection that broke reconnects if it had delivered something since it last connected, or (--retries)
+    // while it has not broken more than --retries times in a row without delivering anything.
+    bool again = completed_here_ > 0 || broken_in_a_row_ <= w_.rc().p.retries;
+    if (broke_ && again && w_.wants_more()) {
         state_ = state::sleeping;
         return w_.reconnect_later(*this);
     }

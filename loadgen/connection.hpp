@@ -24,7 +24,8 @@ class connection {
 public:
     connection(worker& w, tcp::endpoint ep);
     void start();                      // connect (again)
-    void begin_transaction(std::size_t flow);  // the worker gives this idle connection a message
+    // The worker gives this idle connection a message; `attempt`: 0 the first time, then 1, 2... (--retries).
+    void begin_transaction(std::size_t flow, unsigned attempt);
     void quit();                       // the worker has no more messages for it
     void check_deadline(clock::time_point now);
     void abort();                      // hard stop: close now
@@ -88,10 +89,13 @@ private:
         std::size_t next_rcpt = 0;  // one command per round trip: the next RCPT to send
         unsigned rcpt_ok = 0;
         unsigned short first_refusal = 0;
+        unsigned attempt = 0;
     };
+    void lose(const txn_state& t);  // the transaction was cut: send it again (--retries) or count it lost
     txn_state cur_, next_;
     bool in_txn_ = false, has_next_ = false;
     std::uint64_t on_this_connection_ = 0, completed_here_ = 0;
+    unsigned broken_in_a_row_ = 0;  // connections that broke before completing a transaction, since the last one did
 };
 
 }  // namespace loadgen

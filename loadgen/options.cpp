@@ -126,6 +126,8 @@ void read_run(const cli::command_line& cl, plan& p) {
     if (p.reset && p.verify.empty()) throw usage_error("--reset needs --verify");
     p.max_error_rate = decimal(cl, "max-error-rate");
     if (p.max_error_rate < 0 || p.max_error_rate > 1) throw usage_error("--max-error-rate must be 0 to 1");
+    p.retries = number<unsigned>(cl, "retries");
+    if (p.retries > plan::max_retries) throw usage_error("--retries must be 0 to " + std::to_string(plan::max_retries));
     p.json = cl.given("json");
     p.quiet = cl.given("quiet");
 }
@@ -167,6 +169,8 @@ void add_flags(cli::command_line& cl) {
         ("reset", "DELETE /api/v1/flows on every --verify sink before the run")
         ("max-error-rate", "share of messages allowed to fail (refused or lost) before exit 1",
             text(cli::format_number(d.max_error_rate)))
+        ("retries", "send a message again, up to N more times, when its connection broke before the final 250 "
+            "or it was refused with a 4xx", count(d.retries))
         ("json", "print the report as one JSON object")
         ("quiet", "no progress line");
     // clang-format on

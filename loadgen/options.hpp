@@ -40,6 +40,8 @@ struct plan {
     std::vector<std::string> verify;           // base URLs of the sinks' HTTP APIs
     bool reset = false;
     double max_error_rate = 0;
+    unsigned retries = 0;  // attempts after the first for a message lost or refused with 4xx
+    static constexpr unsigned max_retries = 100;
     bool json = false, quiet = false;
 };
 

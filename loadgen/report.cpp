@@ -70,6 +70,8 @@ report merge(const plan& p, const std::vector<const thread_stats*>& threads, dou
         r.accepted += t->accepted.get();
         r.refused += t->refused.get();
         r.lost += t->lost.get();
+        r.retried += t->retried.get();
+        r.retried_lost += t->retried_lost.get();
         r.connections += t->connections.get();
         r.tls_handshakes += t->tls_handshakes.get();
         r.connect_errors += t->connect_errors.get();
@@ -101,6 +103,8 @@ std::string render_text(const plan& p, const report& r) {
     s += "refused          " + std::to_string(r.refused);
     for (const auto& [code, n] : r.refused_by_code) s += " " + std::to_string(code) + "=" + std::to_string(n);
     s += "\nlost             " + std::to_string(r.lost) + "\n";
+    s += "retried          " + std::to_string(r.retried) + " (after a loss " + std::to_string(r.retried_lost) +
+         ", after a 4xx " + std::to_string(r.retried - r.retried_lost) + ")\n";
     s += "connections      " + std::to_string(r.connections) + " (tls handshakes " + std::to_string(r.tls_handshakes) + ")\n";
     s += "errors           connect=" + std::to_string(r.connect_errors) + " tls=" + std::to_string(r.tls_errors) +
          " connection=" + std::to_string(r.conn_errors) + " protocol=" + std::to_string(r.protocol_errors) + "\n";
@@ -135,6 +139,7 @@ std::string render_json(const plan& p, const report& r) {
     o["refused"] = r.refused;
     o["refused_by_code"] = std::move(by_code);
     o["lost"] = r.lost;
+    o["retried"] = {{"total", r.retried}, {"after_loss", r.retried_lost}, {"after_4xx", r.retried - r.retried_lost}};
     o["connections"] = r.connections;
     o["tls_handshakes"] = r.tls_handshakes;
     o["errors"] = {{"connect", r.connect_errors}, {"tls", r.tls_errors}, {"connection", r.conn_errors},

@@ -30,7 +30,9 @@ struct thread_stats {
     counter sent;             // transactions started (MAIL written)
     counter accepted;         // final 250 received
     counter refused;          // transactions ended by a refusal (4xx/5xx)
-    counter lost;             // transactions cut by a connection error or timeout
+    counter lost;             // transactions cut by a connection error or timeout (and not sent again)
+    counter retried;          // attempts that failed and whose message was queued again (--retries)
+    counter retried_lost;     // of those: cut by a connection error, a 421 or a timeout
     counter in_flight;        // transactions started and not ended
     counter connections;      // connections established (TCP)
     counter connect_errors;   // connect failed or timed out

@@ -29,27 +29,43 @@ void worker::run() {
     io_.run();
 }
 
-bool worker::wants_more() const noexcept { return !stopping_ && started_ < quota_; }
+bool worker::wants_more() const noexcept { return !stopping_ && (started_ < quota_ || !retries_.empty()); }
 
-bool worker::take(std::size_t& flow) {
-    if (!wants_more()) return false;
+// The next message: one to send again first, else a new one.
+bool worker::take(std::size_t& flow, unsigned& attempt) {
+    if (stopping_) return false;
+    if (!retries_.empty()) {
+        flow = retries_.front().flow;
+        attempt = retries_.front().attempt;
+        retries_.pop_front();
+        return true;
+    }
+    if (started_ >= quota_) return false;
     flow = static_cast<std::size_t>((index_ + started_ * rc_.p.threads) % rc_.txns.size());
+    attempt = 0;
     ++started_;
     return true;
 }
 
-bool worker::take_now(std::size_t& flow) { return interval_.count() == 0 && take(flow); }
+bool worker::take_now(std::size_t& flow, unsigned& attempt) { return interval_.count() == 0 && take(flow, attempt); }
+
+bool worker::retry(std::size_t flow, unsigned attempt) {
+    if (stopping_) return false;
+    retries_.push_back({flow, attempt});
+    return true;
+}
 
 void worker::idle(connection& c) {
     std::size_t flow = 0;
+    unsigned attempt = 0;
     if (interval_.count() == 0) {  // closed loop: the next message at once
-        if (take(flow)) return c.begin_transaction(flow);
+        if (take(flow, attempt)) return c.begin_transaction(flow, attempt);
         return c.quit();
     }
     if (!wants_more()) return c.quit();
-    if (waiting_.empty() && clock::now() >= next_due_ && take(flow)) {
+    if (waiting_.empty() && clock::now() >= next_due_ && take(flow, attempt)) {
         next_due_ += interval_;
-        return c.begin_transaction(flow);
+        return c.begin_transaction(flow, attempt);
     }
     waiting_.push_back(&c);
     arm_rate();
@@ -60,15 +76,16 @@ void worker::rate_tick() {
     rate_armed_ = false;
     auto now = clock::now();
     std::size_t flow = 0;
+    unsigned attempt = 0;
     while (!waiting_.empty() && now >= next_due_) {
         connection* c = waiting_.front();
         waiting_.pop_front();
-        if (!take(flow)) {
+        if (!take(flow, attempt)) {
             c->quit();
             continue;
         }
         next_due_ += interval_;
-        c->begin_transaction(flow);
+        c->begin_transaction(flow, attempt);
     }
     if (!wants_more()) {
         while (!waiting_.empty()) {
@@ -103,6 +120,7 @@ void worker::watchdog() {
 // --duration reached: no new messages; transactions in flight get stop_grace to finish.
 void worker::stop() {
     stopping_ = true;
+    drop_retries();
     while (!waiting_.empty()) {
         connection* c = waiting_.front();
         waiting_.pop_front();
@@ -128,8 +146,15 @@ void worker::reconnect_later(connection& c) {
     });
 }
 
+// Messages queued to be sent again that no connection will carry are lost.
+void worker::drop_retries() {
+    stats_.lost.add(retries_.size());
+    retries_.clear();
+}
+
 void worker::connection_done() {
     if (--live_ > 0) return;
+    drop_retries();
     watchdog_.cancel();
     rate_timer_.cancel();
     stop_timer_.cancel();

@@ -44,19 +44,22 @@ public:
     thread_stats& stats() noexcept { return stats_; }
     const thread_stats& stats() const noexcept { return stats_; }
     void idle(connection& c);            // c can start a transaction now
-    bool take_now(std::size_t& flow);    // closed loop only: the next message, if any
+    bool take_now(std::size_t& flow, unsigned& attempt);  // closed loop only: the next message, if any
     bool wants_more() const noexcept;    // more messages will be started (reconnect if the connection ends)
+    // Queues a message again (--retries); false once no more messages are started (--duration ended).
+    bool retry(std::size_t flow, unsigned attempt);
     void reconnect_later(connection& c);
     void connection_done();
     bool stopping() const noexcept { return stopping_; }
 
 private:
-    bool take(std::size_t& flow);
+    bool take(std::size_t& flow, unsigned& attempt);
     void rate_tick();
     void arm_rate();
     void watchdog();
     void stop();
     void hard_stop();
+    void drop_retries();
 
     const run_context& rc_;
     unsigned index_;
@@ -65,6 +68,11 @@ private:
     boost::asio::steady_timer watchdog_, rate_timer_, stop_timer_;
     std::vector<std::unique_ptr<connection>> conns_;
     std::deque<connection*> waiting_;  // idle connections waiting for a token (--rate)
+    struct again {
+        std::size_t flow;
+        unsigned attempt;
+    };
+    std::deque<again> retries_;        // messages to send again, before new ones
     clock::duration interval_{};       // between messages of this thread under --rate
     clock::time_point next_due_{};
     bool rate_armed_ = false, stopping_ = false;

@@ -1,4 +1,4 @@
-// smtp-blackhole: start, serve until SIGTERM/SIGINT, print the final totals.
+// smtp-blackhole: start, serve until SIGTERM/SIGINT, print the final totals and each flow's.
 // Exit codes: 0 after a clean stop, 2 for a bad flag or a start-up failure (one line on stderr).
 #include <csignal>
 #include <cstdio>
@@ -34,6 +34,17 @@ void log_totals(const sink::totals& t) {
     // The totals are printed whatever --log-level says.
     if (!server::log::enabled(server::log::level::info)) server::log::set_level(server::log::level::info);
     server::log::write(server::log::level::info, "totals", fields);
+}
+
+// One line per flow before the totals, so a sink stopped in a rolling restart leaves its exact counts in the log.
+void log_flows(const std::vector<sink::flow_view>& flows) {
+    for (const auto& f : flows)
+        server::log::write(server::log::level::info, "flow totals",
+                           {{"flow", f.name},
+                            {"messages", std::to_string(f.messages)},
+                            {"recipients", std::to_string(f.recipients)},
+                            {"bytes", std::to_string(f.bytes)},
+                            {"refused", std::to_string(f.refused)}});
 }
 
 // Raises the soft descriptor limit to the hard one (a default start should never warn about defaults the user
@@ -72,7 +83,8 @@ int main(int argc, char** argv) {
                                       {"nofile", nofile},
                                       {"fault_seed", std::to_string(c.server.fault_seed)}});
         s.run();
-        log_totals(s.totals());
+        log_flows(s.flows());
+        log_totals(s.totals());  // the last line
     } catch (const std::runtime_error& e) {  // start-up failures: a listener, a passed socket, a thread
         std::fprintf(stderr, "smtp-blackhole: cannot start: %s\n", e.what());
         return 2;

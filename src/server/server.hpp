@@ -29,6 +29,8 @@ public:
     // systemd (with NOTIFY_SOCKET) when it is ready, reloading and stopping.
     void run();
     sink::totals totals() const { return state_.hub.counters.sum(); }
+    // Every flow seen since its last reset, by name (for the last log lines: a stopped sink's counts).
+    std::vector<sink::flow_view> flows() const { return state_.hub.flows.list(); }
     const std::vector<tcp::endpoint>& smtp_endpoints() const noexcept { return endpoints_; }
 
 private:
