@@ -431,6 +431,7 @@ void connection::lose(const txn_state& t) {
 
 // Closes the socket; the pending operations end with operation_aborted, and the last one calls closed().
 void connection::close() {
+    w_.forget(*this);  // no longer idle: a token must not start a transaction on it
     state_ = state::waiting_close;
     deadline_ = clock::time_point::max();
     error_code ignored;

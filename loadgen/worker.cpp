@@ -136,6 +136,10 @@ void worker::hard_stop() {
     for (auto& c : conns_) c->abort();
 }
 
+void worker::forget(connection& c) {
+    if (!waiting_.empty()) std::erase(waiting_, &c);
+}
+
 void worker::reconnect_later(connection& c) {
     auto t = std::make_shared<boost::asio::steady_timer>(io_, reconnect_delay);
     t->async_wait([this, t, &c](const boost::system::error_code&) {

@@ -49,6 +49,7 @@ public:
     // Queues a message again (--retries); false once no more messages are started (--duration ended).
     bool retry(std::size_t flow, unsigned attempt);
     void reconnect_later(connection& c);
+    void forget(connection& c);          // c is closing: not idle any more (--rate's waiting list)
     void connection_done();
     bool stopping() const noexcept { return stopping_; }
 
