@@ -24,8 +24,9 @@ test_packages=(
   # and s_time, postfix's smtp-source and smtp-sink; systemd-analyze checks the units and systemd-socket-activate
   # passes sockets as systemd would; ps and friends
   swaks libnet-ssleay-perl openssl postfix procps systemd
-  # the fleet test: three sinks behind a real HAProxy (send-proxy-v2, health checks on /readyz)
-  haproxy
+  # the fleet test: three sinks behind a real HAProxy (send-proxy-v2, health checks on /readyz), scraped by a
+  # real Prometheus (README's per-flow queries across the fleet)
+  haproxy prometheus
   # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as
   # Debian's npm package next to Debian's nodejs)
   chromium fonts-liberation nodejs
