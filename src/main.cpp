@@ -29,6 +29,9 @@ void log_totals(const sink::totals& t) {
     };
     for (std::size_t code = 0; code < t.replies.size(); ++code)
         if (t.replies[code]) kv.emplace_back("replies_" + std::to_string(code), std::to_string(t.replies[code]));
+    for (std::size_t i = 0; i < t.proxy_rejected.size(); ++i)
+        if (t.proxy_rejected[i])
+            kv.emplace_back("proxy_rejected_" + std::string(sink::proxy_rejections[i]), std::to_string(t.proxy_rejected[i]));
     std::vector<server::log::field> fields;
     for (const auto& [k, v] : kv) fields.emplace_back(k, v);
     // The totals are printed whatever --log-level says.

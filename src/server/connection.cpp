@@ -137,8 +137,8 @@ void connection::act(smtp::action a) {
 }
 
 void connection::drain() {
-    if (closed_ || lingering_) return;
-    if (proxy_) return close_now();  // no greeting yet: nothing to finish  // a lingering connection ends by itself within linger_time
+    if (closed_ || lingering_) return;  // a lingering connection ends by itself within linger_time
+    if (proxy_) return close_now();      // still reading a PROXY header: no greeting yet, nothing to finish
     if (writing_ || tls_pending_ || delaying_) {  // the output is in flight, or a reply is due: decide after it
         drain_pending_ = true;
         return;

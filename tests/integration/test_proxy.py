@@ -188,3 +188,48 @@ class TestFlag(ProxyTest):
         self.proxied_delivery(d, v1('192.0.2.40', 40040))
         self.assertEqual([m['client'] for m in self.captured(d, 1)], ['192.0.2.40:40040'])
         self.stop(d)
+
+
+def tlv(kind: int, value: bytes) -> bytes:
+    return bytes([kind]) + struct.pack('!H', len(value)) + value
+
+
+def v2_with_tlvs(src: str, sport: int, tlvs: bytes, family: int = 0x11) -> bytes:
+    """A v2 PROXY header for TCP over IPv4 (or another `family` byte) followed by TLVs."""
+    block = ipaddress.ip_address(src).packed + ipaddress.ip_address('198.51.100.1').packed + struct.pack('!HH', sport, 25)
+    return V2_SIGNATURE + bytes([0x21, family]) + struct.pack('!H', len(block) + len(tlvs)) + block + tlvs
+
+
+class TestHeaderEdges(ProxyTest):
+    def test_a_long_v2_header_grows_the_buffer_and_a_longer_one_is_refused(self):
+        d = self.begin_proxy('127.0.0.1')
+        long_header = v2_with_tlvs('192.0.2.77', 7777, tlv(0x04, b'n' * 9000))  # PP2_TYPE_NOOP: 9 KiB
+        self.assertGreater(len(long_header), 9000)
+        self.proxied_delivery(d, long_header)
+        self.assertEqual([m['client'] for m in self.captured(d, 1)], ['192.0.2.77:7777'])
+        too_long = v2_with_tlvs('192.0.2.78', 7778, tlv(0x04, b'n' * 17000))  # past the 16 KiB bound
+        self.assertClosedSilently(d, too_long)
+        self.assertRejected(d, too_long=1)
+        self.stop(d)
+
+    def test_a_datagram_header_is_unsupported(self):
+        d = self.begin_proxy('127.0.0.1')
+        self.assertClosedSilently(d, v2_with_tlvs('192.0.2.79', 53, b'', family=0x12))  # UDP over IPv4
+        self.assertRejected(d, unsupported=1)
+        totals = self.stop(d)
+        self.assertEqual(totals['proxy_rejected_unsupported'], 1)
+        self.assertNotIn('proxy_rejected_eof', totals)
+
+    def test_sigterm_while_a_header_is_pending_closes_at_once(self):
+        d = self.begin_proxy('127.0.0.1', extra=('--idle-timeout', '60s'))
+        c = self.connect(d)
+        c.send(b'PROXY TCP4 192.0.2.1')  # half a header; its deadline is 5 s away
+        d.wait_line(lambda l: parse_kv(l).get('msg') == 'connection open', 5)  # accepted: its header is pending
+        t0 = time.monotonic()
+        stopped = d.stop()
+        self.assertLess(time.monotonic() - t0, 3.0, 'the drain waited for the header')
+        self.assertEqual(stopped.returncode, 0, stopped.lines[-10:])
+        c.sock.settimeout(5)
+        self.assertEqual(c.sock.recv(100), b'', 'closed without a greeting')
+        c.close()
+        self.assertEqual(stopped.totals['transactions'], 0)
