@@ -21,9 +21,29 @@ connection::connection(worker& w, tcp::endpoint ep) : w_(w), ep_(ep), sock_(w.io
     inflight_.reserve(8);
 }
 
+connection::~connection() {
+    if (session_) SSL_SESSION_free(session_);
+}
+
+namespace {
+// The SSL's slot for its connection (not the "app data" slot: Asio keeps its verify callback there).
+int connection_slot() {
+    static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return slot;
+}
+}  // namespace
+
+int connection::keep_session(SSL* ssl, SSL_SESSION* session) {
+    auto* c = static_cast<connection*>(SSL_get_ex_data(ssl, connection_slot()));
+    if (c == nullptr) return 0;
+    if (c->session_) SSL_SESSION_free(c->session_);
+    c->session_ = session;  // TLS 1.3 sends tickets after the handshake: the newest one is kept
+    return 1;
+}
+
 void connection::start() {
     state_ = state::connecting;
-    reading_ = writing_ = tls_pending_ = tls_done_ = ehlo_done_ = need_rset_ = broke_ = quitting_ = false;
+    reading_ = writing_ = tls_pending_ = tls_done_ = ehlo_done_ = need_rset_ = broke_ = quitting_ = tls_closing_ = false;
     in_txn_ = has_next_ = false;
     len_ = head_ = count_ = 0;
     parser_.reset();
@@ -64,6 +84,9 @@ void connection::on_connect(const error_code& ec) {
 void connection::handshake() {
     tls_pending_ = false;
     tls_ = std::make_unique<boost::asio::ssl::stream<tcp::socket&>>(sock_, *w_.rc().tls);
+    SSL* ssl = tls_->native_handle();
+    SSL_set_ex_data(ssl, connection_slot(), this);
+    if (session_ && w_.rc().p.tls_resume != plan::resume::off) SSL_set_session(ssl, session_);
     state_ = state::handshaking;
     t0_ = clock::now();
     deadline_ = t0_ + w_.rc().p.timeout;
@@ -78,6 +101,7 @@ void connection::on_handshake(const error_code& ec) {
     LOADGEN_SETTLE();
     if (ec) return fail(failure::tls, "TLS handshake: " + ec.message());
     w_.stats().tls_handshakes.add();
+    if (SSL_session_reused(tls_->native_handle())) w_.stats().tls_resumed.add();
     w_.stats().tls.record(std::uint64_t((clock::now() - t0_).count()));
     tls_done_ = true;
     state_ = state::talking;
@@ -118,6 +142,7 @@ void connection::on_read(const error_code& ec, std::size_t n) {
         if (!on_reply(r)) break;
     }
     if (state_ == state::waiting_close) return;
+    if (tls_closing_) return shutdown_tls();
     if (tls_pending_) {
         len_ = 0;  // bytes after the 220 to STARTTLS were not protected: never use them
         if (!writing_) handshake();
@@ -165,7 +190,8 @@ bool connection::on_session_reply(expect e, const smtp::client_reply& r) {
         ready();
         return true;
     case expect::quit:
-        close();
+        if (tls_) tls_closing_ = true;  // close_notify first (on_read): as MTAs do, and the session stays resumable
+        else close();
         return false;
     default:
         return true;
@@ -427,6 +453,17 @@ void connection::lose(const txn_state& t) {
     } else {
         s.lost.add();
     }
+}
+
+// After the 221 to QUIT over TLS: our close_notify, then the server's (it sends one after its 221), then the close.
+// OpenSSL would mark the session not resumable after a close without close_notify.
+void connection::shutdown_tls() {
+    ++ops_;
+    tls_->async_shutdown([this](const error_code&) {
+        --ops_;
+        LOADGEN_SETTLE();
+        close();
+    });
 }
 
 // Closes the socket; the pending operations end with operation_aborted, and the last one calls closed().

@@ -23,6 +23,12 @@ using clock = std::chrono::steady_clock;
 class connection {
 public:
     connection(worker& w, tcp::endpoint ep);
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    // OpenSSL's new-session callback (SSL_CTX_sess_set_new_cb): keeps the session on the connection the SSL
+    // belongs to, for its next handshake. Returns 1: the reference is taken.
+    static int keep_session(SSL* ssl, SSL_SESSION* session);
     void start();                      // connect (again)
     // The worker gives this idle connection a message; `attempt`: 0 the first time, then 1, 2... (--retries).
     void begin_transaction(std::size_t flow, unsigned attempt);
@@ -56,6 +62,7 @@ private:
     void flush();
     void on_written(const error_code& ec);
     void fail(failure f, std::string_view why);
+    void shutdown_tls();
     void close();
     void closed();
     void push(expect e);
@@ -68,7 +75,7 @@ private:
     state state_ = state::finished;
     unsigned ops_ = 0;  // asynchronous operations not yet completed; the socket is reused only at 0
     bool reading_ = false, writing_ = false, tls_pending_ = false, tls_done_ = false, ehlo_done_ = false;
-    bool need_rset_ = false, broke_ = false, quitting_ = false;
+    bool need_rset_ = false, broke_ = false, quitting_ = false, tls_closing_ = false;
     clock::time_point t0_{}, deadline_ = clock::time_point::max();
 
     std::vector<char> buf_;
@@ -79,6 +86,7 @@ private:
     std::vector<boost::asio::const_buffer> pending_, inflight_;
     std::string spill_;  // the rest of a partial direct write
     std::string auth_line_;
+    SSL_SESSION* session_ = nullptr;  // the last session the server gave this slot (--tls-resume); owned
 
     // The transaction in flight, and (--pipelining, closed loop) the next one, whose envelope went out
     // right behind this one's body (RFC 2920 3.1: message content may be the first "command" of a group).

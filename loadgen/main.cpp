@@ -50,6 +50,18 @@ void prepare(run_context& rc) {
         namespace ssl = boost::asio::ssl;
         rc.tls = std::make_unique<ssl::context>(ssl::context::tls_client);
         rc.tls->set_verify_mode(ssl::verify_none);  // a sink's certificate is usually self-signed
+        SSL_CTX* ctx = rc.tls->native_handle();
+        if (!p.tls_version.empty()) {
+            const int v = p.tls_version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+            SSL_CTX_set_min_proto_version(ctx, v);
+            SSL_CTX_set_max_proto_version(ctx, v);
+        }
+        if (p.tls_resume != plan::resume::off) {
+            // Sessions are kept by each connection slot (connection::keep_session), not in OpenSSL's cache.
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(ctx, &connection::keep_session);
+        }
+        if (p.tls_resume != plan::resume::ticket) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);  // session ids
     }
 }
 

@@ -89,6 +89,18 @@ void read_session(const cli::command_line& cl, plan& p) {
     p.starttls = cl.given("starttls");
     p.tls = cl.given("tls");
     if (p.starttls && p.tls) throw usage_error("--starttls and --tls exclude each other");
+    const auto resume = cl.get<std::string>("tls-resume");
+    if (resume == "ticket") p.tls_resume = plan::resume::ticket;
+    else if (resume == "id") p.tls_resume = plan::resume::id;
+    else if (resume == "off") p.tls_resume = plan::resume::off;
+    else throw usage_error("bad --tls-resume '" + resume + "' (expected ticket, id or off)");
+    if (cl.given("tls-version")) {
+        p.tls_version = cl.get<std::string>("tls-version");
+        if (p.tls_version != "1.2" && p.tls_version != "1.3")
+            throw usage_error("bad --tls-version '" + p.tls_version + "' (expected 1.2 or 1.3)");
+    }
+    if (p.tls_resume == plan::resume::id && p.tls_version != "1.2")
+        throw usage_error("--tls-resume id needs --tls-version 1.2 (TLS 1.3 resumes with tickets only)");
     if (cl.given("auth")) {
         auto a = cl.get<std::string>("auth");
         auto colon = a.find(':');
@@ -157,6 +169,10 @@ void add_flags(cli::command_line& cl) {
         ("bdat", "RFC 3030: MAIL, RCPT, BDAT n LAST and the message in one write")
         ("starttls", "STARTTLS after the first EHLO")
         ("tls", "implicit TLS from the first byte (RFC 8314)")
+        ("tls-resume", "resume TLS sessions when a connection slot connects again: ticket, id (TLS 1.2 session ids) "
+            "or off", text("ticket"))
+        ("tls-version", "TLS version to use: 1.2 or 1.3 (default: the highest both sides have)",
+            cxxopts::value<std::string>())
         ("auth", "AUTH PLAIN with USER:PASS", cxxopts::value<std::string>())
         ("flows", "spread messages over flows load-0..load-F-1 (X-Flow header)", cxxopts::value<std::string>())
         ("flow", "put every message in this flow (X-Flow header)", cxxopts::value<std::string>())

@@ -31,6 +31,12 @@ struct plan {
     std::uint64_t size = 1024;
     double rate = 0;  // messages per second over all threads; 0: closed loop
     bool pipelining = false, bdat = false, starttls = false, tls = false;
+    // TLS session resumption across a connection slot's reconnections (--tls-resume): `ticket` offers the last
+    // session the server gave it (a TLS 1.3 PSK ticket or a TLS 1.2 ticket), `id` asks for no ticket (TLS 1.2
+    // session ids), `off` makes every handshake a full one.
+    enum class resume : unsigned char { off, ticket, id };
+    resume tls_resume = resume::ticket;
+    std::string tls_version;  // "" (the highest both sides have), "1.2" or "1.3" (--tls-version)
     std::string auth_user, auth_pass;  // AUTH PLAIN when auth_user is set
     std::vector<std::string> flows;    // names of the flows, "" for none (no X-Flow header)
     std::string helo = "loadgen.test";

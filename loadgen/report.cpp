@@ -74,6 +74,7 @@ report merge(const plan& p, const std::vector<const thread_stats*>& threads, dou
         r.retried_lost += t->retried_lost.get();
         r.connections += t->connections.get();
         r.tls_handshakes += t->tls_handshakes.get();
+        r.tls_resumed += t->tls_resumed.get();
         r.connect_errors += t->connect_errors.get();
         r.tls_errors += t->tls_errors.get();
         r.conn_errors += t->conn_errors.get();
@@ -105,7 +106,8 @@ std::string render_text(const plan& p, const report& r) {
     s += "\nlost             " + std::to_string(r.lost) + "\n";
     s += "retried          " + std::to_string(r.retried) + " (after a loss " + std::to_string(r.retried_lost) +
          ", after a 4xx " + std::to_string(r.retried - r.retried_lost) + ")\n";
-    s += "connections      " + std::to_string(r.connections) + " (tls handshakes " + std::to_string(r.tls_handshakes) + ")\n";
+    s += "connections      " + std::to_string(r.connections) + " (tls handshakes " + std::to_string(r.tls_handshakes) +
+         ", resumed " + std::to_string(r.tls_resumed) + ")\n";
     s += "errors           connect=" + std::to_string(r.connect_errors) + " tls=" + std::to_string(r.tls_errors) +
          " connection=" + std::to_string(r.conn_errors) + " protocol=" + std::to_string(r.protocol_errors) + "\n";
     if (!r.first_error.empty()) s += "first_error      " + r.first_error + "\n";
@@ -142,6 +144,7 @@ std::string render_json(const plan& p, const report& r) {
     o["retried"] = {{"total", r.retried}, {"after_loss", r.retried_lost}, {"after_4xx", r.retried - r.retried_lost}};
     o["connections"] = r.connections;
     o["tls_handshakes"] = r.tls_handshakes;
+    o["tls_resumed"] = r.tls_resumed;
     o["errors"] = {{"connect", r.connect_errors}, {"tls", r.tls_errors}, {"connection", r.conn_errors},
                    {"protocol", r.protocol_errors}};
     o["first_error"] = r.first_error.empty() ? json::value(nullptr) : json::value(r.first_error);

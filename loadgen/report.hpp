@@ -13,7 +13,7 @@ namespace loadgen {
 struct report {
     double elapsed_s = 0;
     std::uint64_t sent = 0, accepted = 0, refused = 0, lost = 0, retried = 0, retried_lost = 0;
-    std::uint64_t connections = 0, tls_handshakes = 0;
+    std::uint64_t connections = 0, tls_handshakes = 0, tls_resumed = 0;
     std::uint64_t connect_errors = 0, tls_errors = 0, conn_errors = 0, protocol_errors = 0;
     std::map<unsigned, std::uint64_t> refused_by_code;
     std::map<std::string, std::uint64_t> accepted_by_flow;  // as the sink names them ("_default" for none)

@@ -40,6 +40,7 @@ struct thread_stats {
     counter conn_errors;      // established connections that broke: reset, EOF, timeout, 421, garbage
     counter protocol_errors;  // an unexpected reply outside a transaction (greeting, EHLO, STARTTLS, AUTH)
     counter tls_handshakes;   // TLS handshakes that succeeded
+    counter tls_resumed;      // of those: resumed sessions (--tls-resume)
     // Final (read after the thread stopped).
     std::array<std::uint64_t, reply_codes> refused_by_code{};
     std::vector<std::uint64_t> accepted_by_flow;
