@@ -26,11 +26,12 @@ bool trusted(const tcp::socket& s, const std::vector<proxy::cidr>& from) {
     return std::any_of(from.begin(), from.end(), [&](const proxy::cidr& c) { return c.contains(peer); });
 }
 
-// The sink::tls_failures index of a failed handshake's error: OpenSSL's reason when it has one, else "other" (the
-// peer gone, a cut-off handshake).
-std::size_t tls_failure(const boost::system::error_code& ec) {
-    if (ec.category() != boost::asio::error::get_ssl_category()) return sink::tls_failure_index("other");
-    return tls_failure_of(static_cast<unsigned long>(static_cast<unsigned int>(ec.value())));
+// The sink::tls_failures index of a failed handshake: OpenSSL's reason when it has one (none when the peer is
+// gone), and the versions the two sides had named.
+std::size_t tls_failure(const boost::system::error_code& ec, SSL* ssl) {
+    const bool from_openssl = ec.category() == boost::asio::error::get_ssl_category();
+    const auto err = from_openssl ? static_cast<unsigned long>(static_cast<unsigned int>(ec.value())) : 0UL;
+    return tls_failure_of(err, SSL_version(ssl), SSL_client_version(ssl));
 }
 
 }  // namespace
@@ -354,7 +355,7 @@ void connection::on_handshake(const error_code& ec) {
         // handshake succeeded, so it is not counted as a failure.
         auto state = SSL_get_state(tls_->native_handle());
         bool client_done = state == TLS_ST_SW_SESSION_TICKET || SSL_is_init_finished(tls_->native_handle());
-        const auto reason = tls_failure(ec);
+        const auto reason = tls_failure(ec, tls_->native_handle());
         (client_done ? w_.counters().tls_ok : w_.counters().tls_failed[reason]).add();
         log::debug("TLS handshake failed", {{"session", std::to_string(session_.id())},
                                             {"reason", std::string(sink::tls_failures[reason])},

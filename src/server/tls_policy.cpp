@@ -86,9 +86,12 @@ void check_tls_policy(const tls_policy& p) {
     apply_tls_policy(ctx.get(), p);
 }
 
-std::size_t tls_failure_of(unsigned long openssl_error) noexcept {
+namespace {
+
+// What OpenSSL's error alone says (tls_failure_of).
+std::size_t reason_of(unsigned long openssl_error) noexcept {
     auto reason = [](std::string_view name) { return sink::tls_failure_index(name); };
-    if (ERR_GET_LIB(openssl_error) != ERR_LIB_SSL) return reason("other");
+    if (openssl_error == 0 || ERR_GET_LIB(openssl_error) != ERR_LIB_SSL) return reason("other");
     switch (ERR_GET_REASON(openssl_error)) {
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_UNSUPPORTED_SSL_VERSION:
@@ -113,6 +116,16 @@ std::size_t tls_failure_of(unsigned long openssl_error) noexcept {
     const int r = ERR_GET_REASON(openssl_error);
     if (r >= SSL_AD_REASON_OFFSET && r < SSL_AD_REASON_OFFSET + 256) return reason("peer_alert");
     return reason("other");
+}
+
+}  // namespace
+
+std::size_t tls_failure_of(unsigned long openssl_error, int chosen, int offered) noexcept {
+    const auto said = reason_of(openssl_error);
+    const bool vague = said == sink::tls_failure_index("other") || said == sink::tls_failure_index("peer_alert");
+    auto known = [](int v) { return v >= TLS1_VERSION && v <= TLS1_3_VERSION; };  // not TLS_ANY_VERSION: unset
+    const bool downgraded = known(chosen) && known(offered) && chosen < offered;
+    return vague && downgraded ? sink::tls_failure_index("protocol_version") : said;
 }
 
 }  // namespace server

@@ -119,6 +119,27 @@ TEST_CASE("a failed handshake is counted by what OpenSSL says") {
     CHECK(reason_of(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE) == "peer_alert");
     CHECK(reason_of(SSL_R_WRONG_VERSION_NUMBER) == "other");  // no TLS at all: plaintext on an smtps port
     CHECK(reason_of(SSL_R_UNSUPPORTED_PROTOCOL, ERR_LIB_SYS) == "other");
+    CHECK(server::tls_failure_of(0) == sink::tls_failure_index("other"));  // the peer gone, nothing said
     CHECK(sink::tls_failures[sink::tls_failure_index("timeout")] == "timeout");
     CHECK(sink::tls_failures[sink::tls_failure_index("no such reason")] == "other");
+}
+
+TEST_CASE("a client that gives up on the older version the server chose refused that version") {
+    auto of = [](unsigned long err, int chosen, int offered) {
+        return sink::tls_failures[server::tls_failure_of(err, chosen, offered)];
+    };
+    const auto wrong_record = ERR_PACK(ERR_LIB_SSL, 0, SSL_R_WRONG_VERSION_NUMBER);
+    const auto internal_error = ERR_PACK(ERR_LIB_SSL, 0, SSL_AD_REASON_OFFSET + SSL_AD_INTERNAL_ERROR);
+    // --tls-max-version 1.1 against a client that offered 1.2: whatever it does next is about the version.
+    CHECK(of(wrong_record, TLS1_1_VERSION, TLS1_2_VERSION) == "protocol_version");
+    CHECK(of(internal_error, TLS1_1_VERSION, TLS1_2_VERSION) == "protocol_version");
+    CHECK(of(0, TLS1_1_VERSION, TLS1_2_VERSION) == "protocol_version");
+    // The version the client asked for, or none chosen yet: the error stands.
+    CHECK(of(wrong_record, TLS1_2_VERSION, TLS1_2_VERSION) == "other");
+    CHECK(of(internal_error, TLS1_3_VERSION, TLS1_2_VERSION) == "peer_alert");
+    CHECK(of(wrong_record, TLS_ANY_VERSION, TLS1_2_VERSION) == "other");
+    CHECK(of(wrong_record, 0, 0) == "other");
+    CHECK(of(wrong_record, TLS1_3_VERSION, TLS_ANY_VERSION) == "other");  // no ClientHello read: plaintext
+    // A precise reason is never overridden.
+    CHECK(of(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER), TLS1_1_VERSION, TLS1_2_VERSION) == "no_shared_cipher");
 }
