@@ -35,9 +35,9 @@ void check_tls_policy(const tls_policy& p);
 
 // The index in sink::tls_failures of the reason a handshake failed. `openssl_error`: ERR_get_error's packed code,
 // as Asio's ssl category carries it (0: none, the peer gone); `chosen`: the version the server had settled on
-// (SSL_version), `offered`: the ClientHello's (SSL_client_version), TLS_ANY_VERSION (or 0) while unknown. A client that gives up after
-// the server chose a version below the one it offered (--tls-max-version) refused that version, whatever it
-// said: an alert, or a record of its own version the server reads as a wrong version number.
+// (SSL_version); `offered`: the ClientHello's (SSL_client_version); either is TLS_ANY_VERSION (or 0) while
+// unknown. A client that gives up after the server chose a version below the one it offered (--tls-max-version)
+// refused that version, whatever it said: an alert, or a record of its own version read as a wrong version number.
 std::size_t tls_failure_of(unsigned long openssl_error, int chosen = 0, int offered = 0) noexcept;
 
 }  // namespace server

@@ -11,7 +11,7 @@ import smtplib
 import ssl
 import warnings
 
-from daemon import listen_ports, run_binary
+from daemon import run_binary
 from http_client import http_request, metric_labels, parse_prometheus
 from messages import make_message
 from replies import HOST, STARTTLS_READY, ehlo_reply, greeting
@@ -44,7 +44,7 @@ def ssl_context(minimum=None, maximum=None, ciphers: str | None = None, verify: 
     ctx = client_context() if not verify else ssl.create_default_context()
     if verify:
         ctx.check_hostname = False  # the certificate itself is what fails
-    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated in Python, which is why they are tested
+    with warnings.catch_warnings():  # Python deprecates TLS 1.0 and 1.1; these tests use them on purpose
         warnings.simplefilter('ignore', DeprecationWarning)
         if minimum is not None:
             ctx.minimum_version = minimum
@@ -102,10 +102,10 @@ class PolicyTest(TlsTest):
         self.tally(REFUSED_STARTTLS)
         self.tally(REFUSED_SMTPS)
 
-    def smtplib_sends(self, d, ctx: ssl.SSLContext, tag: str) -> list[str]:
-        """smtplib with `ctx` sends one message over STARTTLS and one over smtps; returns each session's
-        `VERSION CIPHER` as the client saw it."""
-        infos = []
+    def smtplib_sends(self, d, ctx: ssl.SSLContext, tag: str, tls: str) -> None:
+        """smtplib with `ctx` sends one message over STARTTLS and one over smtps; each session's `VERSION CIPHER`,
+        as the client saw it and as the capture API has it with its message, is `tls`."""
+        subjects = {}
         for starttls in (True, False):
             subject = f'{tag}-{"starttls" if starttls else "smtps"}'
             self.sent[subject] = make_message(subject, 300 + len(self.sent))
@@ -117,14 +117,13 @@ class PolicyTest(TlsTest):
                                      context=ctx)
             with s:
                 self.assertEqual(s.sendmail('s@test', ['r@test'], self.sent[subject]), {})
-                infos.append(f'{s.sock.version()} {s.sock.cipher()[0]}')
+                subjects[subject] = f'{s.sock.version()} {s.sock.cipher()[0]}'
                 self.assertEqual(s.quit()[0], 221)
             self.tally(SMTPLIB_STARTTLS if starttls else SMTPLIB_SMTPS)
-        return infos
-
-    def captured_tls(self, d) -> dict[str, str | None]:
-        """{subject: tls} of the captured messages."""
-        return {m['subject']: m['tls'] for m in http_request(d.http_port, 'GET', '/api/v1/messages').json()['messages']}
+        self.assertEqual(subjects, dict.fromkeys(subjects, tls))
+        messages = http_request(d.http_port, 'GET', '/api/v1/messages').json()['messages']
+        captured = {m['subject']: m['tls'] for m in messages}
+        self.assertEqual({k: captured.get(k) for k in subjects}, subjects)
 
     def assertFailures(self, d, **counts: int) -> None:
         """/metrics: tls_failed_total with exactly these counts by reason (every reason present, the others 0),
@@ -158,9 +157,7 @@ class TestVersions(PolicyTest):
         self.python_refused(d, ssl_context(maximum=ssl.TLSVersion.TLSv1_2))
         self.assertFailures(d, protocol_version=4)
         self.s_client_accepted(d, '-tls1_3', protocol='TLSv1.3', cipher='TLS_AES_128_GCM_SHA256')
-        infos = self.smtplib_sends(d, ssl_context(), 'min13')
-        self.assertEqual(infos, ['TLSv1.3 TLS_AES_128_GCM_SHA256'] * 2)
-        self.assertEqual(self.captured_tls(d), {'min13-starttls': infos[0], 'min13-smtps': infos[1]})
+        self.smtplib_sends(d, ssl_context(), 'min13', 'TLSv1.3 TLS_AES_128_GCM_SHA256')
         self.assertFailures(d, protocol_version=4)
         self.stop_and_check(d, ok=4, failed=4)
 
@@ -171,9 +168,7 @@ class TestVersions(PolicyTest):
         self.python_refused(d, ssl_context(minimum=ssl.TLSVersion.TLSv1_3))
         self.s_client_accepted(d, protocol='TLSv1.2', cipher='ECDHE-ECDSA-AES128-GCM-SHA256',
                                group='X25519, 253 bits')
-        infos = self.smtplib_sends(d, ssl_context(), 'max12')
-        self.assertEqual(infos, ['TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256'] * 2)
-        self.assertEqual(self.captured_tls(d), {'max12-starttls': infos[0], 'max12-smtps': infos[1]})
+        self.smtplib_sends(d, ssl_context(), 'max12', 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256')
         self.assertFailures(d, protocol_version=4)
         self.stop_and_check(d, ok=4, failed=4)
 
@@ -196,10 +191,8 @@ class TestVersions(PolicyTest):
         # The server answers these with TLS 1.1 (its maximum), which they refuse: still counted as the version.
         self.s_client_refused(d, '-tls1_2')
         self.s_client_refused(d)
-        infos = self.smtplib_sends(d, ssl_context(ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2,
-                                                  'DEFAULT:@SECLEVEL=0'), 'tls11')
-        self.assertEqual(infos, ['TLSv1.1 ECDHE-ECDSA-AES128-SHA'] * 2)
-        self.assertEqual(self.captured_tls(d), {'tls11-starttls': infos[0], 'tls11-smtps': infos[1]})
+        ctx = ssl_context(ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2, 'DEFAULT:@SECLEVEL=0')
+        self.smtplib_sends(d, ctx, 'tls11', 'TLSv1.1 ECDHE-ECDSA-AES128-SHA')
         self.assertFailures(d, protocol_version=4)
         self.stop_and_check(d, ok=6, failed=4)
 
@@ -213,9 +206,8 @@ class TestCiphersAndGroups(PolicyTest):
         self.s_client_accepted(d, '-tls1_2', protocol='TLSv1.2', cipher='ECDHE-ECDSA-AES128-GCM-SHA256')
         # The TLS 1.2 list leaves TLS 1.3 alone: the same client offering 1.3 too gets through with it.
         self.s_client_accepted(d, '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384', protocol='TLSv1.3')
-        infos = self.smtplib_sends(d, ssl_context(maximum=ssl.TLSVersion.TLSv1_2), 'ciphers')
-        self.assertEqual(infos, ['TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256'] * 2)
-        self.assertEqual(self.captured_tls(d), {'ciphers-starttls': infos[0], 'ciphers-smtps': infos[1]})
+        self.smtplib_sends(d, ssl_context(maximum=ssl.TLSVersion.TLSv1_2), 'ciphers',
+                           'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256')
         self.assertFailures(d, no_shared_cipher=4)
         self.stop_and_check(d, ok=6, failed=4)
 
@@ -224,9 +216,7 @@ class TestCiphersAndGroups(PolicyTest):
         self.s_client_refused(d, '-tls1_3', '-ciphersuites', 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256')
         self.assertFailures(d, no_shared_cipher=2)
         self.s_client_accepted(d, '-tls1_3', protocol='TLSv1.3', cipher='TLS_CHACHA20_POLY1305_SHA256')
-        infos = self.smtplib_sends(d, ssl_context(), 'suites')
-        self.assertEqual(infos, ['TLSv1.3 TLS_CHACHA20_POLY1305_SHA256'] * 2)
-        self.assertEqual(self.captured_tls(d), {'suites-starttls': infos[0], 'suites-smtps': infos[1]})
+        self.smtplib_sends(d, ssl_context(), 'suites', 'TLSv1.3 TLS_CHACHA20_POLY1305_SHA256')
         self.stop_and_check(d, ok=4, failed=2)
 
     def test_groups(self):
@@ -242,9 +232,7 @@ class TestCiphersAndGroups(PolicyTest):
         # (A TLS 1.2 client must name the certificate's curve, P-256, too: ECDSA signs with it.)
         self.s_client_accepted(d, '-tls1_2', '-groups', 'P-256:P-384', protocol='TLSv1.2',
                                group='ECDH, secp384r1, 384 bits')
-        infos = self.smtplib_sends(d, ssl_context(), 'groups')
-        self.assertEqual(infos, ['TLSv1.3 TLS_AES_256_GCM_SHA384'] * 2)
-        self.assertEqual(self.captured_tls(d), {'groups-starttls': infos[0], 'groups-smtps': infos[1]})
+        self.smtplib_sends(d, ssl_context(), 'groups', 'TLSv1.3 TLS_AES_256_GCM_SHA384')
         self.assertFailures(d, no_shared_group=2, no_shared_cipher=2)
         self.stop_and_check(d, ok=6, failed=4)
 
@@ -288,12 +276,11 @@ class TestReloadAndEnvironment(PolicyTest):
         self.stop_and_check(d, ok=5, failed=2)
 
     def test_policy_from_the_environment(self):
-        d = self.start('--hostname', HOST, '--smtps-listen', '127.0.0.1:0', env={
+        d = self.start_tls(env={
             'SMTP_BLACKHOLE_TLS_MIN_VERSION': '1.3',
             'SMTP_BLACKHOLE_TLS_CIPHERSUITES': 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256',
             'SMTP_BLACKHOLE_TLS_GROUPS': 'P-384',
         })
-        d.smtps_ports = listen_ports(d, 'smtps')
         self.s_client_refused(d, '-tls1_2')
         self.s_client_refused(d, '-tls1_3', '-ciphersuites', 'TLS_AES_256_GCM_SHA384')
         self.s_client_accepted(d, '-ciphersuites', 'TLS_AES_128_GCM_SHA256', protocol='TLSv1.3',
