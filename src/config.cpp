@@ -53,6 +53,8 @@ std::string auth_text(auth_mode m) {
     return "none";
 }
 
+std::string version_text(server::tls_version v) { return std::string(server::tls_version_name(v)); }
+
 std::vector<server::listen_address> listeners(const cli::command_line& cl, const std::string& flag) {
     std::vector<server::listen_address> out;
     try {
@@ -105,6 +107,16 @@ void add_tls_auth_flags(cli::command_line& cl, const config& d) {
         ("tls-key", "private key (PEM) of --tls-cert", cxxopts::value<std::string>()->default_value(s.tls_key))
         ("tls-handshake-timeout", "time a TLS handshake may take",
             cxxopts::value<std::string>()->default_value(cli::format_duration(s.tls_handshake_timeout)))
+        ("tls-min-version", "oldest TLS version accepted: 1.0, 1.1, 1.2 or 1.3 (1.0 and 1.1 lower OpenSSL's "
+            "security level to 0)", cxxopts::value<std::string>()->default_value(version_text(s.tls.min_version)))
+        ("tls-max-version", "newest TLS version accepted: 1.0, 1.1, 1.2 or 1.3",
+            cxxopts::value<std::string>()->default_value(version_text(s.tls.max_version)))
+        ("tls-ciphers", "TLS 1.2 (and older) ciphers, OpenSSL's cipher-list syntax; OpenSSL's default when not "
+            "given", cxxopts::value<std::string>()->default_value(s.tls.ciphers))
+        ("tls-ciphersuites", "TLS 1.3 cipher suites, ':'-separated; OpenSSL's default when not given",
+            cxxopts::value<std::string>()->default_value(s.tls.ciphersuites))
+        ("tls-groups", "key-exchange groups, ':'-separated, preferred first (X25519:P-256); OpenSSL's default when "
+            "not given", cxxopts::value<std::string>()->default_value(s.tls.groups))
         ("require-tls", "MAIL and AUTH before STARTTLS get 530 5.7.0")
         ("auth", "AUTH: none (not offered), any (every credential accepted)",
             cxxopts::value<std::string>()->default_value(auth_text(s.auth)))
@@ -172,6 +184,28 @@ void read_faults(const cli::command_line& cl, server::settings& s) {
     }
 }
 
+// The --tls-min-version or --tls-max-version value.
+server::tls_version read_tls_version(const cli::command_line& cl, const std::string& flag) {
+    const auto text = cl.get<std::string>(flag);
+    if (auto v = server::parse_tls_version(text)) return *v;
+    throw usage_error("--" + flag + " '" + text + "': a version is 1.0, 1.1, 1.2 or 1.3 (or TLSv1, TLSv1.1, "
+                      "TLSv1.2, TLSv1.3)");
+}
+
+// The TLS policy flags, checked by OpenSSL itself on a context made for the check.
+void read_tls_policy(const cli::command_line& cl, server::tls_policy& p) {
+    p.min_version = read_tls_version(cl, "tls-min-version");
+    p.max_version = read_tls_version(cl, "tls-max-version");
+    p.ciphers = cl.get<std::string>("tls-ciphers");
+    p.ciphersuites = cl.get<std::string>("tls-ciphersuites");
+    p.groups = cl.get<std::string>("tls-groups");
+    try {
+        server::check_tls_policy(p);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(e.what());
+    }
+}
+
 void read_tls_auth(const cli::command_line& cl, server::settings& s) {
     if (cl.given("smtps-listen")) s.smtps_listen = listeners(cl, "smtps-listen");  // no default: none
     s.tls_cert = cl.get<std::string>("tls-cert");
@@ -179,6 +213,7 @@ void read_tls_auth(const cli::command_line& cl, server::settings& s) {
     if (s.tls_cert.empty() != s.tls_key.empty()) throw usage_error("--tls-cert and --tls-key go together");
     s.tls_handshake_timeout = cl.duration("tls-handshake-timeout");
     if (s.tls_handshake_timeout.count() == 0) throw usage_error("--tls-handshake-timeout must be above 0");
+    read_tls_policy(cl, s.tls);
     s.smtp.require_tls = cl.given("require-tls");
     s.smtp.auth_insecure = cl.given("auth-insecure");
     const auto auth = cl.get<std::string>("auth");

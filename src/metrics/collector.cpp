@@ -4,6 +4,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
+
 #include "metrics/names.hpp"
 
 namespace metrics {
@@ -37,6 +39,15 @@ MetricFamily single(std::string_view name, std::string help, MetricType type, do
     return f;
 }
 
+// A counter family with one sample per reason, every reason always there (0 until counted).
+template <std::size_t N>
+MetricFamily by_reason(std::string_view name, std::string help, const std::array<std::string_view, N>& reasons,
+                       const std::array<std::uint64_t, N>& counts) {
+    auto f = family(name, std::move(help), MetricType::Counter);
+    for (std::size_t i = 0; i < N; ++i) add(f, double(counts[i]), {{"reason", std::string(reasons[i])}});
+    return f;
+}
+
 // The per-flow families: one sample per flow (and per reply code for refusals).
 void add_flow_families(const sink::flow_table& flows, std::vector<MetricFamily>& out) {
     using T = MetricType;
@@ -57,13 +68,15 @@ void add_flow_families(const sink::flow_table& flows, std::vector<MetricFamily>&
     out.push_back(std::move(refused));
 }
 
-// TLS: handshakes by result, resumptions, plaintext dropped at STARTTLS.
+// TLS: handshakes by result, failed ones by reason, resumptions, plaintext dropped at STARTTLS.
 void add_tls_families(const sink::totals& t, std::vector<MetricFamily>& out) {
     using T = MetricType;
     auto tls = family(names::tls_handshakes, "TLS handshakes, by result", T::Counter);
     add(tls, double(t.tls_ok), {{"result", "ok"}});
     add(tls, double(t.tls_failed), {{"result", "failed"}});
     out.push_back(std::move(tls));
+    out.push_back(by_reason(names::tls_failed, "Failed TLS handshakes, by reason (they sum to result=\"failed\")",
+                            sink::tls_failures, t.tls_failed_by));
     out.push_back(single(names::tls_resumed, "TLS handshakes that resumed a session (counted as ok too)", T::Counter,
                          double(t.tls_resumed)));
     out.push_back(single(names::starttls_plaintext_dropped,
@@ -103,12 +116,9 @@ std::vector<MetricFamily> sink_collector::Collect() const {
         if (t.replies[code]) add(replies, double(t.replies[code]), {{"code", std::to_string(code)}});
     out.push_back(std::move(replies));
     add_tls_families(t, out);
-    auto proxy = family(names::proxy_rejected,
-                        "Connections closed before the greeting for want of a PROXY header (--proxy-protocol-from), "
-                        "by reason", T::Counter);
-    for (std::size_t i = 0; i < sink::proxy_rejections.size(); ++i)
-        add(proxy, double(t.proxy_rejected[i]), {{"reason", std::string(sink::proxy_rejections[i])}});
-    out.push_back(std::move(proxy));
+    out.push_back(by_reason(names::proxy_rejected,
+                            "Connections closed before the greeting for want of a PROXY header "
+                            "(--proxy-protocol-from), by reason", sink::proxy_rejections, t.proxy_rejected));
     out.push_back(single(names::capture_messages, "Messages in the capture ring", T::Gauge, double(h_.ring.count())));
     out.push_back(single(names::capture_bytes, "Octets in the capture ring", T::Gauge, double(h_.ring.bytes())));
     out.push_back(single(names::capture_evicted, "Messages evicted from the capture ring", T::Counter,

@@ -13,6 +13,7 @@ inline constexpr std::string_view connections_refused = "smtp_blackhole_connecti
 inline constexpr std::string_view transactions = "smtp_blackhole_transactions_total";
 inline constexpr std::string_view replies = "smtp_blackhole_replies_total";
 inline constexpr std::string_view tls_handshakes = "smtp_blackhole_tls_handshakes_total";
+inline constexpr std::string_view tls_failed = "smtp_blackhole_tls_failed_total";
 inline constexpr std::string_view tls_resumed = "smtp_blackhole_tls_resumed_total";
 inline constexpr std::string_view starttls_plaintext_dropped = "smtp_blackhole_starttls_plaintext_dropped_bytes_total";
 inline constexpr std::string_view proxy_rejected = "smtp_blackhole_proxy_rejected_total";

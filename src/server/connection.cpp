@@ -10,6 +10,7 @@
 #include "proxy/limits.hpp"
 #include "server/log.hpp"
 #include "server/tls.hpp"
+#include "server/tls_policy.hpp"
 
 namespace server {
 namespace {
@@ -23,6 +24,14 @@ bool trusted(const tcp::socket& s, const std::vector<proxy::cidr>& from) {
     const auto peer =
         a.is_v4() ? proxy::address::v4(a.to_v4().to_bytes()) : proxy::address::v6(a.to_v6().to_bytes());
     return std::any_of(from.begin(), from.end(), [&](const proxy::cidr& c) { return c.contains(peer); });
+}
+
+// The sink::tls_failures index of a failed handshake: OpenSSL's reason when it has one (none when the peer is
+// gone), and the versions the two sides had named.
+std::size_t tls_failure(const boost::system::error_code& ec, SSL* ssl) {
+    const bool from_openssl = ec.category() == boost::asio::error::get_ssl_category();
+    const auto err = from_openssl ? static_cast<unsigned long>(static_cast<unsigned int>(ec.value())) : 0UL;
+    return tls_failure_of(err, SSL_version(ssl), SSL_client_version(ssl));
 }
 
 }  // namespace
@@ -178,7 +187,8 @@ void connection::on_watchdog(const error_code& ec) {
         deadline_ = clock::now() + w_.common().cfg.idle_timeout;
         return watch();
     }
-    if (tls_pending_ && tls_) w_.counters().tls_failed.add();  // the handshake did not finish in time
+    // The handshake did not finish in time.
+    if (tls_pending_ && tls_) w_.counters().tls_failed[sink::tls_failure_index("timeout")].add();
     if (writing_ || lingering_ || tls_pending_ || session_.closing()) return close_now();
     log::debug("timeout", {{"session", std::to_string(session_.id())}});
     session_.timed_out();
@@ -345,8 +355,11 @@ void connection::on_handshake(const error_code& ec) {
         // handshake succeeded, so it is not counted as a failure.
         auto state = SSL_get_state(tls_->native_handle());
         bool client_done = state == TLS_ST_SW_SESSION_TICKET || SSL_is_init_finished(tls_->native_handle());
-        (client_done ? w_.counters().tls_ok : w_.counters().tls_failed).add();
-        log::debug("TLS handshake failed", {{"session", std::to_string(session_.id())}, {"error", ec.message()}});
+        const auto reason = tls_failure(ec, tls_->native_handle());
+        (client_done ? w_.counters().tls_ok : w_.counters().tls_failed[reason]).add();
+        log::debug("TLS handshake failed", {{"session", std::to_string(session_.id())},
+                                            {"reason", std::string(sink::tls_failures[reason])},
+                                            {"error", ec.message()}});
         return close_now();
     }
     w_.counters().tls_ok.add();

@@ -139,7 +139,7 @@ void server::open_all_listeners(const settings& s, const std::vector<systemd::pa
 }
 
 server::server(const settings& s, const std::vector<systemd::passed_socket>& passed)
-    : tls_(std::make_unique<tls_config>(s.tls_cert, s.tls_key, s.smtp.hostname)), auth_(make_authenticator(s)),
+    : tls_(std::make_unique<tls_config>(s.tls_cert, s.tls_key, s.smtp.hostname, s.tls)), auth_(make_authenticator(s)),
       state_(with_security(s, auth_.get())) {
     state_.tls = tls_.get();
     log::info(s.tls_cert.empty() ? "TLS with a self-signed certificate" : "TLS certificate loaded",

@@ -9,6 +9,7 @@
 
 #include "fault/rule.hpp"
 #include "proxy/cidr.hpp"
+#include "server/tls_policy.hpp"
 #include "sink/sink.hpp"
 #include "smtp/options.hpp"
 
@@ -26,6 +27,7 @@ struct settings {
     std::vector<listen_address> mailpit_listen;  // the Mailpit-compatible API; none by default
     std::string tls_cert, tls_key;            // PEM files; both empty: a self-signed pair for the hostname
     std::chrono::milliseconds tls_handshake_timeout{10'000};
+    tls_policy tls;  // versions, ciphers and groups of every TLS context, STARTTLS and smtps alike
     enum class auth_mode { none, any, users } auth = auth_mode::none;
     std::string auth_users_file;
     std::size_t threads = 1;

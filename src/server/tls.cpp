@@ -68,8 +68,9 @@ void self_signed(SSL_CTX* ctx, const std::string& host) {
 
 }  // namespace
 
-tls_config::tls_config(std::string cert_file, std::string key_file, std::string hostname)
-    : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), hostname_(std::move(hostname)) {
+tls_config::tls_config(std::string cert_file, std::string key_file, std::string hostname, tls_policy policy)
+    : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), hostname_(std::move(hostname)),
+      policy_(std::move(policy)) {
     if (cert_file_.empty() != key_file_.empty()) throw std::runtime_error("--tls-cert and --tls-key go together");
     std::string fp;
     current_.store(build(fp));
@@ -79,7 +80,11 @@ tls_config::tls_config(std::string cert_file, std::string key_file, std::string 
 std::shared_ptr<ssl::context> tls_config::build(std::string& fingerprint) const {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* native = ctx->native_handle();
-    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    try {
+        apply_tls_policy(native, policy_);
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(e.what());
+    }
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                      ssl::context::single_dh_use);
     // Resumption: a server-side session cache and (OpenSSL's default) session tickets.

@@ -9,11 +9,21 @@ std::uint64_t totals::refused() const noexcept {
     return n;
 }
 
-std::size_t proxy_rejection_index(std::string_view reason) noexcept {
+namespace {
+
+// The index of `name` in `names`; the last one's for a name not in it.
+template <std::size_t N>
+std::size_t index_of(const std::array<std::string_view, N>& names, std::string_view name) noexcept {
     std::size_t i = 0;
-    while (i + 1 < proxy_rejections.size() && proxy_rejections[i] != reason) ++i;
+    while (i + 1 < N && names[i] != name) ++i;
     return i;
 }
+
+}  // namespace
+
+std::size_t proxy_rejection_index(std::string_view reason) noexcept { return index_of(proxy_rejections, reason); }
+
+std::size_t tls_failure_index(std::string_view reason) noexcept { return index_of(tls_failures, reason); }
 
 counter_set::counter_set(std::size_t threads) {
     per_thread_.reserve(threads);
@@ -30,7 +40,10 @@ totals counter_set::sum() const noexcept {
         t.bytes += c->bytes.get();
         t.smuggling_suspects += c->smuggling_suspects.get();
         t.tls_ok += c->tls_ok.get();
-        t.tls_failed += c->tls_failed.get();
+        for (std::size_t i = 0; i < tls_failures.size(); ++i) {
+            t.tls_failed_by[i] += c->tls_failed[i].get();
+            t.tls_failed += c->tls_failed[i].get();
+        }
         t.tls_resumed += c->tls_resumed.get();
         t.starttls_dropped += c->starttls_dropped.get();
         for (std::size_t i = 0; i < proxy_rejections.size(); ++i) t.proxy_rejected[i] += c->proxy_rejected[i].get();

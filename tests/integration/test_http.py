@@ -16,7 +16,7 @@ ALWAYS = ('connections_total', 'connections_active', 'transactions_total', 'capt
           'capture_evicted_total', 'flows_tracked', 'flows_overflow_total', 'smuggling_suspects_total',
           'connections_refused_total', 'tls_resumed_total', 'starttls_plaintext_dropped_bytes_total')
 FAMILIES = ALWAYS + ('flow_messages_total', 'flow_recipients_total', 'flow_bytes_total', 'flow_refused_total',
-                     'replies_total', 'tls_handshakes_total')
+                     'replies_total', 'tls_handshakes_total', 'tls_failed_total')
 
 
 class TestListeners(FlowTest):
@@ -188,7 +188,7 @@ class TestMetrics(FlowTest):
                 self.assertEqual(kind, 'counter', name)
         for (name, labels), v in samples.items():
             self.assertTrue(name.startswith('smtp_blackhole_'), name)
-            if name == 'smtp_blackhole_tls_handshakes_total':
+            if name in ('smtp_blackhole_tls_handshakes_total', 'smtp_blackhole_tls_failed_total'):
                 self.assertEqual(v, 0, 'no TLS yet')
 
     def test_values_match_the_final_totals(self):
