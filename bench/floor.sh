@@ -28,30 +28,31 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 SOURCE=/usr/sbin/smtp-source
 SINK=/usr/sbin/smtp-sink
-# bench_args, bench_setup, start_logged, start_blackhole, start_sink, start_results, run_shape, bench_report...
+# bench_args, bench_setup, start_logged, start_blackhole, start_sink, start_results, run_rounds, bench_report...
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
 bench_args "$0" "$@"
 bench_build
 
-# Shapes: size_bytes concurrency persistent total_messages; a persistent total is a multiple of the concurrency,
-# at least twice it. A full run's totals put the slowest server (smtp-sink at 100 KiB) at a few seconds per shape
-# and round and the fastest near one server CPU-second at 1 KiB, so a clock tick is about 1%; rounds are spread
-# over the run and the server order rotates, as in run.sh.
+# Shapes: size_bytes concurrency per_conn total_messages, as run_shape takes them: per_conn 1 is a connection a
+# message; a persistent shape has per_conn x concurrency = total (one `smtp-source -d` run, every session keeping
+# its connection to the end; per_conn at least 2). A full run's totals put the slowest server (smtp-sink at
+# 100 KiB) at a few seconds per shape and round and the fastest near one server CPU-second at 1 KiB, so a clock
+# tick is about 1%; rounds are spread over the run and the server order rotates, as in run.sh.
 if ((quick)); then
     rounds=1
     budget=90           # seconds for the whole run, client timeouts included
     shapes=(
-        "1024 10 0 200"      "1024 100 0 200"     "1024 10 1 500"      "1024 100 1 500"
-        "102400 10 0 100"    "102400 100 0 100"   "102400 10 1 200"    "102400 100 1 200"
+        "1024 10 1 200"      "1024 100 1 200"     "1024 10 50 500"     "1024 100 5 500"
+        "102400 10 1 100"    "102400 100 1 100"   "102400 10 20 200"   "102400 100 2 200"
     )
 else
     rounds=3
     budget=480
     shapes=(
-        "1024 10 0 15000"    "1024 100 0 15000"   "1024 10 1 40000"    "1024 100 1 40000"
-        "102400 10 0 8000"   "102400 100 0 8000"  "102400 10 1 10000"  "102400 100 1 10000"
+        "1024 10 1 15000"    "1024 100 1 15000"   "1024 10 4000 40000" "1024 100 400 40000"
+        "102400 10 1 8000"   "102400 100 1 8000"  "102400 10 1000 10000" "102400 100 100 10000"
     )
 fi
 client_timeout=120      # seconds, upper bound for one smtp-source run (also capped by what is left of budget)
@@ -68,31 +69,22 @@ start_floor() {
     exit 1
 }
 
+# Starts the server named $1 for run_rounds; sets kind.
+start_server() {
+    case $1 in
+        floor) start_floor; kind=log ;;
+        blackhole-t1) start_blackhole 1; kind=log ;;
+        blackhole) start_blackhole; kind=log ;;
+        smtp-sink) start_sink; kind=sink ;;
+    esac
+}
+
 deadline=$((SECONDS + budget))
 start_results
 
 echo "smtp-blackhole vs the floor and smtp-sink, driven by smtp-source ($( ((quick)) && echo quick || echo full )" \
     "run, $rounds round(s))" >&2
-servers=(floor blackhole-t1 blackhole smtp-sink)
-for ((round = 1; round <= rounds; round++)); do
-    for shape in "${shapes[@]}"; do
-        read -r size conc persistent total <<<"$shape"
-        # run_shape makes a persistent shape one smtp-source run when PER_CONN x CONC is the whole total.
-        per_conn=$((persistent ? total / conc : 1))
-        echo "round $round/$rounds: $((size / 1024)) KiB, $( ((persistent)) && echo persistent || echo '1 msg/conn')," \
-            "concurrency $conc, $total messages" >&2
-        for ((k = 0; k < ${#servers[@]}; k++)); do
-            server=${servers[(k + round - 1) % ${#servers[@]}]}
-            case $server in
-                floor) start_floor; kind=log ;;
-                blackhole-t1) start_blackhole 1; kind=log ;;
-                blackhole) start_blackhole; kind=log ;;
-                smtp-sink) start_sink; kind=sink ;;
-            esac
-            run_shape "$server" "$kind" "$size" "$conc" "$per_conn" "$total"
-        done
-    done
-done
+run_rounds floor blackhole-t1 blackhole smtp-sink
 
 bench_report floor python3 "$ROOT/bench/floor_report.py" "$results"
 # Exit status 1 when any server lost messages or any client run failed; the table is printed either way.

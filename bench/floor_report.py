@@ -9,10 +9,11 @@ to smtp-sink; the first table also says whether issue 13's goal against the floo
 import sys
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
-from report_lib import (clk_tck, count_problems, elapsed_lines, fmt, group, machine_lines, median,  # noqa: E402
-                        msg_cpu_s, msg_s, outcome_lines, ratio, run_shape_main, size_label)
+from report_lib import (clk_tck, count_lines, count_problems, elapsed_lines, fmt, group, machine_lines,  # noqa: E402
+                        median, msg_cpu_s, msg_s, ratio, rounds_lines, run_shape_main, size_label)
 
 SERVERS = ("floor", "blackhole-t1", "blackhole", "smtp-sink")
+HEADS = ("floor", "blackhole t1", "blackhole default", "smtp-sink")  # the servers' column heads
 DAEMONS = ("blackhole-t1", "blackhole")
 # Issue 13: the daemon's transactions per server CPU-second over the floor's, with either --threads.
 GOAL_1KIB, GOAL_LARGER = 0.95, 1.5
@@ -46,8 +47,8 @@ def goal_cell(key, cpu):
 
 def table(shapes, medians, with_goal):
     """One row per shape: each server's median, then the daemon over the floor and over smtp-sink."""
-    head = ["shape", "floor", "blackhole t1", "blackhole default", "smtp-sink", "t1 / floor", "default / floor",
-            "t1 / smtp-sink", "default / smtp-sink"] + (["goal vs floor"] if with_goal else [])
+    head = ["shape", *HEADS, "t1 / floor", "default / floor", "t1 / smtp-sink", "default / smtp-sink"]
+    head += ["goal vs floor"] if with_goal else []
     lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * 8 + (" --- |" if with_goal else "")]
     for k in shapes:
         m = medians[k]
@@ -91,18 +92,9 @@ def render(rows, meta):
         lines += ["", "Quick run: a smoke test; counts are too small for the numbers to mean much "
                   "(n/a: the server used less than one clock tick)."]
     if rounds > 1:
-        lines += ["", "Every round, msg/CPU-s (msg/s):", "",
-                  "| shape | " + " | ".join(SERVERS) + " |", "| --- |" + " --- |" * len(SERVERS)]
-        for k in shapes:
-            cells = [shape_label(k)]
-            for server in SERVERS:
-                cells.append(", ".join(f"{fmt(msg_cpu_s(r, clk))} ({fmt(msg_s(r))})"
-                                       for r in sorted(by[k].get(server, []), key=lambda r: r["round"])))
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", *rounds_lines(shapes, by, SERVERS, HEADS, shape_label, clk)]
     lines.append("")
-    total = sum(r["sent"] for r in rows)
-    lines += outcome_lines(problems(rows), f"Message counts: every server counted exactly what smtp-source sent "
-                           f"({total:,} messages in all); no smtp-source errors.")
+    lines += count_lines(rows, problems(rows))
     lines += elapsed_lines(meta)
     return "\n".join(lines) + "\n"
 

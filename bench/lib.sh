@@ -211,8 +211,8 @@ bench_report() {
 }
 
 # --- smtp-source against one server at a time (run.sh, floor.sh) ---
-# These use the caller's SOURCE and SINK (postfix's smtp-source and smtp-sink), work, round, budget and the
-# server they started (server_pid, port).
+# These use the caller's SOURCE and SINK (postfix's smtp-source and smtp-sink), work, rounds, shapes, budget and
+# the server they started (server_pid, port); run_rounds sets round.
 
 # start_blackhole [THREADS]: starts smtp-blackhole with THREADS worker threads (none: its default); sets
 # server_pid and port, leaves its stderr in $work/server.err.
@@ -273,7 +273,7 @@ start_results() {
 # sessions to the server on $port/$server_pid, then the server is stopped (stop_and_count KIND) and a row
 # appended to $results. PER_CONN 1: one run, a connection per message; else TOTAL / (PER_CONN x CONC) runs of
 # `-d -m PER_CONN*CONC`, each session keeping its connection for the run (one run when PER_CONN*CONC = TOTAL).
-# shellcheck disable=SC2154  # round and budget are the calling script's
+# shellcheck disable=SC2154  # budget is the calling script's
 run_shape() {
     local server=$1 kind=$2 size=$3 conc=$4 per_conn=$5 total=$6
     local -a args
@@ -306,4 +306,25 @@ run_shape() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$size" "$conc" "$per_conn" "$server" "$sent" "$counted" \
         "$((t1 - t0))" "$((c1 - c0))" "$errors" "$first_error" >>"$results"
     printf '  %-14s %7d msgs  %6.2f s\n' "$server" "$sent" "$(((t1 - t0) / 1000000))e-3" >&2
+}
+
+# run_rounds SERVER...: for each of `rounds` rounds, each shape in `shapes` ("SIZE CONC PER_CONN TOTAL", see
+# run_shape) and each SERVER, the caller's start_server SERVER (starts it, sets server_pid, port and kind, the
+# stop_and_count KIND), then run_shape. The server order rotates by round, so a burst of other load on the machine
+# spoils one sample rather than a column.
+# shellcheck disable=SC2154  # rounds and shapes are the calling script's
+run_rounds() {
+    local -a names=("$@")
+    local shape size conc per_conn total k server
+    for ((round = 1; round <= rounds; round++)); do
+        for shape in "${shapes[@]}"; do
+            read -r size conc per_conn total <<<"$shape"
+            echo "round $round/$rounds: $((size / 1024)) KiB, $per_conn msg/conn, concurrency $conc, $total messages" >&2
+            for ((k = 0; k < ${#names[@]}; k++)); do
+                server=${names[(k + round - 1) % ${#names[@]}]}
+                start_server "$server"
+                run_shape "$server" "$kind" "$size" "$conc" "$per_conn" "$total"
+            done
+        done
+    done
 }

@@ -9,8 +9,8 @@ every round's msg/s so the noise can be judged. Standard library only.
 import sys
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
-from report_lib import (clk_tck, count_problems, elapsed_lines, fmt, group, machine_lines, median,  # noqa: E402
-                        msg_cpu_s, msg_s, outcome_lines, ratio, run_shape_main, size_label)
+from report_lib import (clk_tck, count_lines, count_problems, elapsed_lines, fmt, group, machine_lines,  # noqa: E402
+                        median, msg_cpu_s, msg_s, ratio, rounds_lines, run_shape_main, size_label)
 
 SERVERS = ("blackhole-t1", "smtp-sink", "blackhole-t2")
 
@@ -69,18 +69,9 @@ def render(rows, meta):
         lines += ["", "Quick run: a smoke test; counts are too small for the numbers to mean much "
                   "(n/a: the server used less than one clock tick)."]
     if rounds > 1:
-        lines += ["", "Every round, msg/s (msg/CPU-s):", "",
-                  "| shape | blackhole | smtp-sink | blackhole t2 |", "| --- | --- | --- | --- |"]
-        for k in shapes:
-            cells = [shape_label(k)]
-            for server in SERVERS:
-                cells.append(", ".join(f"{fmt(msg_s(r))} ({fmt(msg_cpu_s(r, clk))})"
-                                       for r in sorted(by[k].get(server, []), key=lambda r: r["round"])))
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", *rounds_lines(shapes, by, SERVERS, ("blackhole", "smtp-sink", "blackhole t2"), shape_label, clk)]
     lines.append("")
-    total = sum(r["sent"] for r in rows)
-    lines += outcome_lines(problems(rows), f"Message counts: every server counted exactly what smtp-source sent "
-                           f"({total:,} messages in all); no smtp-source errors.")
+    lines += count_lines(rows, problems(rows))
     if "perf" in meta:
         lines.append(f"Cycles per message: {meta['perf']}.")
     lines += elapsed_lines(meta)

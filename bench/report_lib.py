@@ -105,6 +105,27 @@ def outcome_lines(trouble, all_good):
     return [all_good, ""]
 
 
+def rounds_lines(shapes, by, servers, heads, label, clk_tck):
+    """The table of every round of run_shape rows: a row a shape (label(key)), a column a server (heads), each
+    round's "msg/s (msg/CPU-s)"; shapes and by as group() gives them."""
+    lines = ["Every round, msg/s (msg/CPU-s):", "",
+             "| shape | " + " | ".join(heads) + " |", "| --- |" + " --- |" * len(heads)]
+    for k in shapes:
+        cells = [label(k)]
+        for server in servers:
+            cells.append(", ".join(f"{fmt(msg_s(r))} ({fmt(msg_cpu_s(r, clk_tck))})"
+                                   for r in sorted(by[k].get(server, []), key=lambda r: r["round"])))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def count_lines(rows, trouble):
+    """outcome_lines for run_shape rows: every problem, or that every server counted what smtp-source sent."""
+    total = sum(r["sent"] for r in rows)
+    return outcome_lines(trouble, f"Message counts: every server counted exactly what smtp-source sent "
+                         f"({total:,} messages in all); no smtp-source errors.")
+
+
 def elapsed_lines(meta):
     return [f"Benchmark wall time: {meta['elapsed']} s."] if "elapsed" in meta else []
 

@@ -30,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 SOURCE=/usr/sbin/smtp-source
 SINK=/usr/sbin/smtp-sink
-# bench_args, bench_setup, start_blackhole, start_sink, start_results, run_shape, bench_report...
+# bench_args, bench_setup, start_blackhole, start_sink, start_results, run_rounds, bench_report...
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
@@ -63,27 +63,21 @@ client_timeout=120      # seconds, upper bound for one smtp-source run (also cap
 
 bench_setup smtp-bench "$SOURCE" "$SINK" timeout python3
 
+# Starts the server named $1 for run_rounds; sets kind.
+start_server() {
+    case $1 in
+        blackhole-t1) start_blackhole 1; kind=blackhole ;;
+        blackhole-t2) start_blackhole 2; kind=blackhole ;;
+        smtp-sink) start_sink; kind=sink ;;
+    esac
+}
+
 deadline=$((SECONDS + budget))
 start_results
 
 echo "smtp-blackhole vs smtp-sink, driven by smtp-source ($( ((quick)) && echo quick || echo full ) run," \
     "$rounds round(s))" >&2
-servers=(blackhole-t1 smtp-sink blackhole-t2)
-for ((round = 1; round <= rounds; round++)); do
-    for shape in "${shapes[@]}"; do
-        read -r size conc per_conn total <<<"$shape"
-        echo "round $round/$rounds: $((size / 1024)) KiB, $per_conn msg/conn, concurrency $conc, $total messages" >&2
-        for ((k = 0; k < ${#servers[@]}; k++)); do
-            server=${servers[(k + round - 1) % ${#servers[@]}]}
-            case $server in
-                blackhole-t1) start_blackhole 1; kind=blackhole ;;
-                blackhole-t2) start_blackhole 2; kind=blackhole ;;
-                smtp-sink) start_sink; kind=sink ;;
-            esac
-            run_shape "$server" "$kind" "$size" "$conc" "$per_conn" "$total"
-        done
-    done
-done
+run_rounds blackhole-t1 smtp-sink blackhole-t2
 
 # Hardware cycle counters are often missing in VMs; say so rather than print made-up numbers.
 if ! command -v perf >/dev/null; then
