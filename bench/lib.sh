@@ -1,6 +1,7 @@
-# Helpers shared by the bench/ scripts (run.sh, sink_cost.sh, tls.sh, loadgen.sh): their options, set-up and
-# clean-up, starting and stopping the daemon, the time budget of client runs, and the report's ending. Sourced,
-# not run: it defines functions and sets nothing else. The callers run under `set -euo pipefail`.
+# Helpers shared by the bench/ scripts (run.sh, floor.sh, sink_cost.sh, tls.sh, loadgen.sh): their options,
+# set-up and clean-up, starting and stopping the daemon and smtp-sink, the time budget of client runs, smtp-source
+# runs against one server at a time, and the report's ending. Sourced, not run: it defines functions and sets
+# nothing else. The callers run under `set -euo pipefail`.
 # shellcheck shell=bash
 
 # Stops one process we started: SIGTERM, up to $2 seconds of grace, then SIGKILL. Returns its exit status.
@@ -207,4 +208,123 @@ bench_report() {
         --meta "elapsed=${SECONDS}" \
         ${out:+--out "$out"}
     if [[ -n $out ]]; then echo "saved $out" >&2; fi
+}
+
+# --- smtp-source against one server at a time (run.sh, floor.sh) ---
+# These use the caller's SOURCE and SINK (postfix's smtp-source and smtp-sink), work, rounds, shapes, budget and
+# the server they started (server_pid, port); run_rounds sets round.
+
+# start_blackhole [THREADS]: starts smtp-blackhole with THREADS worker threads (none: its default); sets
+# server_pid and port, leaves its stderr in $work/server.err.
+start_blackhole() {
+    start_logged "$work/server.err" 100 \
+        "$BIN" --smtp-listen 127.0.0.1:0 ${1:+--threads "$1"} --drain-timeout 2s --log-level info ||
+        start_failed "$work/server.err"
+}
+
+# Starts smtp-sink on a free port; sets server_pid and port. -c keeps a running counter on stdout (one short
+# write per message, session end and QUIT) so its message count can be checked too.
+start_sink() {
+    local attempt i
+    for ((attempt = 0; attempt < 5; attempt++)); do
+        port=$(free_port)
+        : >"$work/server.out"
+        "$SINK" -u nobody -c "127.0.0.1:$port" 1024 >"$work/server.out" 2>"$work/server.err" &
+        server_pid=$!
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            # The probe is a session without mail; it does not touch the message counter.
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+            sleep 0.05
+        done
+        stop_pid "$server_pid" 1 || true
+        server_pid=""
+    done
+    echo "$(basename "$0"): smtp-sink did not start:" >&2
+    cat "$work/server.err" >&2
+    exit 1
+}
+
+# Stops the current server and sets `counted` to how many messages it says it received (-1: no count found):
+# $1 sink reads smtp-sink's counter, anything else the "msg=totals ... transactions=N" line in
+# $work/server.err. Runs in the main shell, never in $(...), so that `wait` reaps the server and server_pid is
+# cleared here.
+stop_and_count() {
+    local kind=$1 n
+    stop_pid "$server_pid" 5 || true
+    server_pid=""
+    if [[ $kind == sink ]]; then
+        n=$(tr '\r' '\n' <"$work/server.out" | sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' | tail -n1)
+        counted=${n:--1}
+    else
+        counted=$(log_transactions "$work/server.err")
+    fi
+}
+
+# Sets `results` to $work/results.tsv, started with the header of the rows run_shape writes, and `errlog`.
+start_results() {
+    results=$work/results.tsv
+    errlog=$work/client.err
+    printf 'round\tsize\tconc\tper_conn\tserver\tsent\tcounted\twall_ns\tcpu_ticks\tclient_errors\tfirst_error\n' \
+        >"$results"
+}
+
+# run_shape SERVER KIND SIZE CONC PER_CONN TOTAL: smtp-source sends TOTAL messages of SIZE bytes over CONC
+# sessions to the server on $port/$server_pid, then the server is stopped (stop_and_count KIND) and a row
+# appended to $results. PER_CONN 1: one run, a connection per message; else TOTAL / (PER_CONN x CONC) runs of
+# `-d -m PER_CONN*CONC`, each session keeping its connection for the run (one run when PER_CONN*CONC = TOTAL).
+# shellcheck disable=SC2154  # budget is the calling script's
+run_shape() {
+    local server=$1 kind=$2 size=$3 conc=$4 per_conn=$5 total=$6
+    local -a args
+    local runs per_run sent=0 errors=0 i limit t0 t1 c0 c1 counted first_error=""
+    if ((per_conn == 1)); then
+        runs=1 per_run=$total
+        args=(-s "$conc" -m "$total" -l "$size")
+    else
+        per_run=$((per_conn * conc)) runs=$((total / (per_conn * conc)))
+        args=(-d -s "$conc" -m "$per_run" -l "$size")
+    fi
+    : >"$errlog"
+    c0=$(cpu_ticks "$server_pid")
+    t0=$(date +%s%N)
+    for ((i = 0; i < runs; i++)); do
+        if ! limit=$(client_limit); then
+            errors=$((errors + 1)) first_error="time budget of ${budget}s used up"
+            break
+        fi
+        if timeout "$limit" "$SOURCE" "${args[@]}" "127.0.0.1:$port" >>"$errlog" 2>&1; then
+            sent=$((sent + per_run))
+        else
+            errors=$((errors + 1))
+        fi
+    done
+    t1=$(date +%s%N)
+    c1=$(cpu_ticks "$server_pid")
+    stop_and_count "$kind"
+    log_client_errors "$errlog"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$size" "$conc" "$per_conn" "$server" "$sent" "$counted" \
+        "$((t1 - t0))" "$((c1 - c0))" "$errors" "$first_error" >>"$results"
+    printf '  %-14s %7d msgs  %6.2f s\n' "$server" "$sent" "$(((t1 - t0) / 1000000))e-3" >&2
+}
+
+# run_rounds SERVER...: for each of `rounds` rounds, each shape in `shapes` ("SIZE CONC PER_CONN TOTAL", see
+# run_shape) and each SERVER, the caller's start_server SERVER (starts it, sets server_pid, port and kind, the
+# stop_and_count KIND), then run_shape. The server order rotates by round, so a burst of other load on the machine
+# spoils one sample rather than a column.
+# shellcheck disable=SC2154  # rounds and shapes are the calling script's
+run_rounds() {
+    local -a names=("$@")
+    local shape size conc per_conn total k server
+    for ((round = 1; round <= rounds; round++)); do
+        for shape in "${shapes[@]}"; do
+            read -r size conc per_conn total <<<"$shape"
+            echo "round $round/$rounds: $((size / 1024)) KiB, $per_conn msg/conn, concurrency $conc, $total messages" >&2
+            for ((k = 0; k < ${#names[@]}; k++)); do
+                server=${names[(k + round - 1) % ${#names[@]}]}
+                start_server "$server"
+                run_shape "$server" "$kind" "$size" "$conc" "$per_conn" "$total"
+            done
+        done
+    done
 }

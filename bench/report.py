@@ -6,15 +6,13 @@ round, size, conc, per_conn, server, sent, counted, wall_ns, cpu_ticks, client_e
 The table shows, per shape and server, the median over rounds of msg/s and of msg/CPU-s; a second table lists
 every round's msg/s so the noise can be judged. Standard library only.
 """
-import argparse
 import sys
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
-from report_lib import (clk_tck, elapsed_lines, finish, fmt, group, load_rows, machine_lines, median,  # noqa: E402
-                        msg_cpu_s, msg_s, outcome_lines, ratio, size_label)
+from report_lib import (clk_tck, count_lines, count_problems, elapsed_lines, fmt, group, machine_lines,  # noqa: E402
+                        median, msg_cpu_s, msg_s, ratio, rounds_lines, run_shape_main, size_label)
 
 SERVERS = ("blackhole-t1", "smtp-sink", "blackhole-t2")
-INTS = ("round", "size", "conc", "per_conn", "sent", "counted", "wall_ns", "cpu_ticks", "client_errors")
 
 
 def shape_key(r):
@@ -28,14 +26,7 @@ def shape_label(key):
 
 def problems(rows):
     """Every row where a server's count differs from what was sent, or a client run failed."""
-    out = []
-    for r in rows:
-        where = f"round {r['round']}, {shape_label(shape_key(r))}, {r['server']}"
-        if r["counted"] != r["sent"]:
-            out.append(f"{where}: smtp-source sent {r['sent']}, server counted {r['counted']}")
-        if r["client_errors"]:
-            out.append(f"{where}: {r['client_errors']} failed smtp-source run(s): {r['first_error']}")
-    return out
+    return count_problems(rows, lambda r: shape_label(shape_key(r)))
 
 
 def render(rows, meta):
@@ -78,34 +69,14 @@ def render(rows, meta):
         lines += ["", "Quick run: a smoke test; counts are too small for the numbers to mean much "
                   "(n/a: the server used less than one clock tick)."]
     if rounds > 1:
-        lines += ["", "Every round, msg/s (msg/CPU-s):", "",
-                  "| shape | blackhole | smtp-sink | blackhole t2 |", "| --- | --- | --- | --- |"]
-        for k in shapes:
-            cells = [shape_label(k)]
-            for server in SERVERS:
-                cells.append(", ".join(f"{fmt(msg_s(r))} ({fmt(msg_cpu_s(r, clk))})"
-                                       for r in sorted(by[k].get(server, []), key=lambda r: r["round"])))
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", *rounds_lines(shapes, by, SERVERS, ("blackhole", "smtp-sink", "blackhole t2"), shape_label, clk)]
     lines.append("")
-    total = sum(r["sent"] for r in rows)
-    lines += outcome_lines(problems(rows), f"Message counts: every server counted exactly what smtp-source sent "
-                           f"({total:,} messages in all); no smtp-source errors.")
+    lines += count_lines(rows, problems(rows))
     if "perf" in meta:
         lines.append(f"Cycles per message: {meta['perf']}.")
     lines += elapsed_lines(meta)
     return "\n".join(lines) + "\n"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("results")
-    ap.add_argument("--meta", action="append", default=[], help="key=value shown in the report")
-    ap.add_argument("--out", help="also write the report here")
-    ap.add_argument("--check", action="store_true", help="print nothing; exit 1 on lost messages or client errors")
-    a = ap.parse_args()
-    rows = load_rows(a.results, INTS)
-    return finish(a.check, lambda: problems(rows), lambda meta: render(rows, meta), bool(rows), a.meta, a.out)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_shape_main(__doc__, problems, render))

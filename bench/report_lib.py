@@ -1,9 +1,15 @@
-"""What the bench/ report scripts share (report.py, sink_cost_report.py, tls_helper.py): reading the rows the
-shell scripts write, rates and medians, number formatting, the report's opening and closing lines, and the
-ending that either checks the rows or renders, prints and saves the report. Standard library only."""
+"""What the bench/ report scripts share (report.py, floor_report.py, sink_cost_report.py, tls_helper.py): reading
+the rows the shell scripts write, checking their message counts, rates and medians, number formatting, the
+report's opening and closing lines, and the ending that either checks the rows or renders, prints and saves the
+report. Standard library only."""
+import argparse
 import csv
 import statistics
 import sys
+
+
+# The integer columns of bench/lib.sh's run_shape rows (the others: server, first_error).
+RUN_SHAPE_INTS = ("round", "size", "conc", "per_conn", "sent", "counted", "wall_ns", "cpu_ticks", "client_errors")
 
 
 def load_rows(path, ints):
@@ -41,6 +47,19 @@ def msg_s(r):
 def msg_cpu_s(r, clk_tck):
     """Messages per server CPU-second of one row (sent, cpu_ticks)."""
     return rate(r["sent"], r["cpu_ticks"] / clk_tck)
+
+
+def count_problems(rows, label):
+    """Every row of an smtp-source run (bench/lib.sh's run_shape) where the server's count differs from what was
+    sent, or a client run failed; label(row) names the row's shape."""
+    out = []
+    for r in rows:
+        where = f"round {r['round']}, {label(r)}, {r['server']}"
+        if r["counted"] != r["sent"]:
+            out.append(f"{where}: smtp-source sent {r['sent']}, server counted {r['counted']}")
+        if r["client_errors"]:
+            out.append(f"{where}: {r['client_errors']} failed smtp-source run(s): {r['first_error']}")
+    return out
 
 
 def median(values):
@@ -86,6 +105,27 @@ def outcome_lines(trouble, all_good):
     return [all_good, ""]
 
 
+def rounds_lines(shapes, by, servers, heads, label, clk_tck):
+    """The table of every round of run_shape rows: a row a shape (label(key)), a column a server (heads), each
+    round's "msg/s (msg/CPU-s)"; shapes and by as group() gives them."""
+    lines = ["Every round, msg/s (msg/CPU-s):", "",
+             "| shape | " + " | ".join(heads) + " |", "| --- |" + " --- |" * len(heads)]
+    for k in shapes:
+        cells = [label(k)]
+        for server in servers:
+            cells.append(", ".join(f"{fmt(msg_s(r))} ({fmt(msg_cpu_s(r, clk_tck))})"
+                                   for r in sorted(by[k].get(server, []), key=lambda r: r["round"])))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def count_lines(rows, trouble):
+    """outcome_lines for run_shape rows: every problem, or that every server counted what smtp-source sent."""
+    total = sum(r["sent"] for r in rows)
+    return outcome_lines(trouble, f"Message counts: every server counted exactly what smtp-source sent "
+                         f"({total:,} messages in all); no smtp-source errors.")
+
+
 def elapsed_lines(meta):
     return [f"Benchmark wall time: {meta['elapsed']} s."] if "elapsed" in meta else []
 
@@ -104,3 +144,16 @@ def finish(check, problems, render, have_rows, meta_args=(), out=None, who="benc
         with open(out, "w") as f:
             f.write(text)
     return 0
+
+
+def run_shape_main(description, problems, render):
+    """The command line of a report over bench/lib.sh's run_shape rows (report.py, floor_report.py): RESULTS,
+    --meta key=value (repeated), --out FILE, --check; problems(rows) and render(rows, meta) as in finish."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("results")
+    ap.add_argument("--meta", action="append", default=[], help="key=value shown in the report")
+    ap.add_argument("--out", help="also write the report here")
+    ap.add_argument("--check", action="store_true", help="print nothing; exit 1 on lost messages or client errors")
+    a = ap.parse_args()
+    rows = load_rows(a.results, RUN_SHAPE_INTS)
+    return finish(a.check, lambda: problems(rows), lambda meta: render(rows, meta), bool(rows), a.meta, a.out)

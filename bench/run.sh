@@ -30,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/smtp-blackhole
 SOURCE=/usr/sbin/smtp-source
 SINK=/usr/sbin/smtp-sink
-# bench_args, bench_setup, stop_pid, cpu_ticks, free_port, start_logged, client_limit, bench_report...
+# bench_args, bench_setup, start_blackhole, start_sink, start_results, run_rounds, bench_report...
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
@@ -63,108 +63,21 @@ client_timeout=120      # seconds, upper bound for one smtp-source run (also cap
 
 bench_setup smtp-bench "$SOURCE" "$SINK" timeout python3
 
-# Starts smtp-blackhole with $1 threads; sets server_pid and port, leaves its stderr in $work/server.err.
-start_blackhole() {
-    start_logged "$work/server.err" 100 \
-        "$BIN" --smtp-listen 127.0.0.1:0 --threads "$1" --drain-timeout 2s --log-level info ||
-        start_failed "$work/server.err"
-}
-
-# Starts smtp-sink on a free port; sets server_pid and port. -c keeps a running counter on stdout (one short
-# write per message, session end and QUIT) so its message count can be checked too.
-start_sink() {
-    local attempt i
-    for ((attempt = 0; attempt < 5; attempt++)); do
-        port=$(free_port)
-        : >"$work/server.out"
-        "$SINK" -u nobody -c "127.0.0.1:$port" 1024 >"$work/server.out" 2>"$work/server.err" &
-        server_pid=$!
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            # The probe is a session without mail; it does not touch the message counter.
-            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-            sleep 0.05
-        done
-        stop_pid "$server_pid" 1 || true
-        server_pid=""
-    done
-    echo "run.sh: smtp-sink did not start:" >&2
-    cat "$work/server.err" >&2
-    exit 1
-}
-
-# Stops the current server and sets `counted` to how many messages it says it received (-1: no count found).
-# Runs in the main shell, never in $(...), so that `wait` reaps the server and server_pid is cleared here.
-stop_and_count() {
-    local kind=$1 n
-    stop_pid "$server_pid" 5 || true
-    server_pid=""
-    if [[ $kind == sink ]]; then
-        n=$(tr '\r' '\n' <"$work/server.out" | sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' | tail -n1)
-        counted=${n:--1}
-    else
-        counted=$(log_transactions "$work/server.err")
-    fi
+# Starts the server named $1 for run_rounds; sets kind.
+start_server() {
+    case $1 in
+        blackhole-t1) start_blackhole 1; kind=blackhole ;;
+        blackhole-t2) start_blackhole 2; kind=blackhole ;;
+        smtp-sink) start_sink; kind=sink ;;
+    esac
 }
 
 deadline=$((SECONDS + budget))
-results=$work/results.tsv
-errlog=$work/client.err
-printf 'round\tsize\tconc\tper_conn\tserver\tsent\tcounted\twall_ns\tcpu_ticks\tclient_errors\tfirst_error\n' >"$results"
-
-# Runs one shape against the server on $port/$server_pid; appends a row to $results.
-run_shape() {
-    local server=$1 kind=$2 size=$3 conc=$4 per_conn=$5 total=$6
-    local -a args
-    local runs per_run sent=0 errors=0 i limit t0 t1 c0 c1 counted first_error=""
-    if ((per_conn == 1)); then
-        runs=1 per_run=$total
-        args=(-s "$conc" -m "$total" -l "$size")
-    else
-        per_run=$((per_conn * conc)) runs=$((total / (per_conn * conc)))
-        args=(-d -s "$conc" -m "$per_run" -l "$size")
-    fi
-    : >"$errlog"
-    c0=$(cpu_ticks "$server_pid")
-    t0=$(date +%s%N)
-    for ((i = 0; i < runs; i++)); do
-        if ! limit=$(client_limit); then
-            errors=$((errors + 1)) first_error="time budget of ${budget}s used up"
-            break
-        fi
-        if timeout "$limit" "$SOURCE" "${args[@]}" "127.0.0.1:$port" >>"$errlog" 2>&1; then
-            sent=$((sent + per_run))
-        else
-            errors=$((errors + 1))
-        fi
-    done
-    t1=$(date +%s%N)
-    c1=$(cpu_ticks "$server_pid")
-    stop_and_count "$kind"
-    log_client_errors "$errlog"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$size" "$conc" "$per_conn" "$server" "$sent" "$counted" \
-        "$((t1 - t0))" "$((c1 - c0))" "$errors" "$first_error" >>"$results"
-    printf '  %-14s %7d msgs  %6.2f s\n' "$server" "$sent" "$(((t1 - t0) / 1000000))e-3" >&2
-}
+start_results
 
 echo "smtp-blackhole vs smtp-sink, driven by smtp-source ($( ((quick)) && echo quick || echo full ) run," \
     "$rounds round(s))" >&2
-servers=(blackhole-t1 smtp-sink blackhole-t2)
-for ((round = 1; round <= rounds; round++)); do
-    for shape in "${shapes[@]}"; do
-        read -r size conc per_conn total <<<"$shape"
-        echo "round $round/$rounds: $((size / 1024)) KiB, $per_conn msg/conn, concurrency $conc, $total messages" >&2
-        for ((k = 0; k < ${#servers[@]}; k++)); do
-            server=${servers[(k + round - 1) % ${#servers[@]}]}
-            case $server in
-                blackhole-t1) start_blackhole 1; kind=blackhole ;;
-                blackhole-t2) start_blackhole 2; kind=blackhole ;;
-                smtp-sink) start_sink; kind=sink ;;
-            esac
-            run_shape "$server" "$kind" "$size" "$conc" "$per_conn" "$total"
-        done
-    done
-done
+run_rounds blackhole-t1 smtp-sink blackhole-t2
 
 # Hardware cycle counters are often missing in VMs; say so rather than print made-up numbers.
 if ! command -v perf >/dev/null; then
