@@ -24,6 +24,8 @@ test_packages=(
   # and s_time, postfix's smtp-source and smtp-sink; systemd-analyze checks the units and systemd-socket-activate
   # passes sockets as systemd would; ps and friends
   swaks libnet-ssleay-perl openssl postfix procps systemd
+  # an HTTP client other than Python's, for the HTTP error answers (tests/integration/test_http_errors.py)
+  curl
   # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as
   # Debian's npm package next to Debian's nodejs)
   chromium fonts-liberation nodejs
