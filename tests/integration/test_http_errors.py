@@ -163,9 +163,12 @@ class TestHttpErrors(FlowTest):
             (b'GET\r\n\r\n', b'bad request line: method'),
             (b'GET /healthz\r\n\r\n', b'bad request line: target'),
             (b'GET / HTTP/1\r\n\r\n', b'bad request line: HTTP version'),
+            (b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', b'bad request line: HTTP version'),  # HTTP/2's preface
             (b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nthis is not a header\r\n\r\n', b'bad header field name'),
             (b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bell: \x07\r\n\r\n', b'bad header field value'),
             (b'POST /api/v1/faults HTTP/1.1\r\nContent-Length: -1\r\n\r\n', b'bad Content-Length'),
+            (b'POST /api/v1/faults HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+             b'bad Transfer-Encoding'),
             (b'POST /api/v1/faults HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nhello\r\n', b'bad chunked encoding'),
         )
         for l in self.listeners:

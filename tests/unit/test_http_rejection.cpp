@@ -124,7 +124,13 @@ TEST_CASE("rejection: bytes that are not HTTP/1.x are 400 with what is wrong") {
     check_400("GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n", "bad header field value");
     check_400("POST / HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", "bad Content-Length");
     check_400("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "bad Content-Length");
+    // Both framings at once: request smuggling's first step (RFC 9112 6.1).
+    check_400("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "bad Transfer-Encoding");
+    check_400("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+              "bad Transfer-Encoding");
+    check_400("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", "bad Content-Length");
     check_400("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunked encoding");
+    check_400("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY\r\n0\r\n\r\n", "bad chunked encoding");
 }
 
 TEST_CASE("rejection: a client that goes away, a timeout or a cancel is closed without an answer") {
