@@ -11,8 +11,8 @@
 
 namespace http {
 
-// A request's header block (request line, fields and the empty line that ends them) may be this long. Beast's
-// own default is 8 KiB; browsers send cookies and long URLs, and nothing here keeps the block once it is read.
+// A request's header block (request line, fields and the empty line that ends them) may be this long: twice
+// Beast's default of 8 KiB, for a browser's cookies and a long search URL; the API's own requests are far shorter.
 inline constexpr std::uint32_t header_limit = 16 * 1024;
 // A request body on the main API (--http-listen) may be this long: the only body it reads is a list of fault rules.
 inline constexpr std::uint64_t api_body_limit = 64 * 1024;
