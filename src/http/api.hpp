@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fault/table.hpp"
+#include "http/rejection.hpp"
 #include "http/routes.hpp"
 #include "http/service.hpp"
 #include "metrics/collector.hpp"
@@ -26,6 +27,7 @@ public:
     ~api() override;
     // Answers `req` by calling `done` once: at once, or later on `ex` (wait).
     void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
+    std::uint64_t body_limit() const noexcept override { return api_body_limit; }
     // Answers every pending wait as it stands (shutdown).
     void cancel_waits();
 

@@ -15,6 +15,7 @@
 #include "fault/table.hpp"
 #include "http/mailpit_search.hpp"
 #include "http/mailpit_store.hpp"
+#include "http/rejection.hpp"
 #include "http/routes.hpp"
 #include "http/service.hpp"
 #include "sink/sink.hpp"
@@ -25,6 +26,7 @@ class mailpit_api final : public service {
 public:
     mailpit_api(sink::hub& h, fault::table& faults, const lifecycle& life);
     void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) override;
+    std::uint64_t body_limit() const noexcept override { return mailpit_body_limit; }
 
 private:
     struct call;  // one request on its way to its handler

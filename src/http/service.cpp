@@ -11,12 +11,16 @@ namespace http {
 constexpr std::string_view message_policy = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
 response make_response(const request& req, bhttp::status s, std::string body, std::string_view type) {
-    response r{s, req.version()};
+    return make_response(req.version(), req.keep_alive(), s, std::move(body), type);
+}
+
+response make_response(unsigned version, bool keep_alive, bhttp::status s, std::string body, std::string_view type) {
+    response r{s, version};
     r.set(bhttp::field::content_type, type);
     r.set(bhttp::field::cache_control, "no-store");
     r.set("X-Content-Type-Options", "nosniff");
     r.set("Content-Security-Policy", message_policy);
-    r.keep_alive(req.keep_alive());
+    r.keep_alive(keep_alive);
     r.body() = std::move(body);
     r.prepare_payload();
     return r;

@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
+#include <cstdint>
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <string>
@@ -29,6 +30,8 @@ public:
     virtual ~service() = default;
     // Answers `req` by calling `done` once: at once, or later on `ex`.
     virtual void handle(const request& req, const boost::asio::any_io_executor& ex, responder done) = 0;
+    // How long a request body may be (see rejection.hpp); a longer one is answered 413.
+    virtual std::uint64_t body_limit() const noexcept = 0;
 };
 
 // Makes an answer with `work` on `pool` (a thread of the API's own, for work such as GMime parsing that must not
@@ -38,6 +41,9 @@ void answer_off_thread(boost::asio::thread_pool& pool, const boost::asio::any_io
 
 // A response to `req` with this status, body and Content-Type, marked not to be cached.
 response make_response(const request& req, bhttp::status s, std::string body,
+                       std::string_view type = "application/json");
+// The same for a request that could not be read: HTTP `version` (11 for 1.1), keep-alive or Connection: close.
+response make_response(unsigned version, bool keep_alive, bhttp::status s, std::string body,
                        std::string_view type = "application/json");
 
 }  // namespace http
