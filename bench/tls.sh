@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS benchmark for smtp-blackhole: what TLS costs the server, side by side in one run (a full run takes about
-# 3.5 minutes, --quick about 40 s).
+# 2.5 minutes, --quick about 40 s).
 #
 # 1. Handshakes, the daemon (--threads 1) against `openssl s_server -www`, both on the same self-signed P-256
 #    key and certificate made at start, each server alone and pinned to one core (`taskset`), the client on
@@ -28,7 +28,7 @@
 # handshakes equal on both sides. Every row has a freshly started server, alone on 127.0.0.1.
 #
 # Usage: bench/tls.sh [--quick] [--out FILE] [--no-build] [--profile]
-#   --quick     smoke run (about 40 s): 1 s rows; prints only, saves nothing unless --out is given
+#   --quick     smoke run (about 40 s): rows of 0.5 to 2 s; prints only, saves nothing unless --out is given
 #   --out FILE  where to save the markdown (default: bench/results/YYYY-MM-DD-tls.md for a full run)
 #   --no-build  use build/ as it is instead of running scripts/build.sh first
 #   --profile   after the measurements, `perf record -e cpu-clock -g` the daemon during one more run of full
