@@ -1,29 +1,28 @@
 #!/usr/bin/env python3
-"""Client and report for bench/tls.sh. Standard library only; talks to 127.0.0.1 only.
+"""Client, load generator reader and report for bench/tls.sh. Standard library only; talks to 127.0.0.1 only.
 
-  tls_helper.py send --port P --mode plain|starttls|smtps --conns C --per-conn N --size BYTES [--timeout S]
-      C processes in parallel, each one connection (STARTTLS or implicit TLS as asked) sending N messages of
-      BYTES octets with smtplib (TCP_NODELAY set, as the daemon does), then QUIT. Prints one tab-separated line: sent, errors, wall_ns (first
-      connect to last QUIT), tls (the protocol versions seen, or "none"), first_error (last, may be empty).
   tls_helper.py handshake --port P --tls 1.2|1.3 [--resume] --seconds T [--timeout S]
       One connection at a time to an implicit-TLS port for T seconds: connect, handshake (offering the last
       session with --resume), read the 220 greeting (which also takes in TLS 1.3 session tickets), close.
       Prints one tab-separated line: connections, reused, errors, wall_ns, first_error (last, may be empty).
-  tls_helper.py report HANDSHAKES.tsv MESSAGES.tsv [--meta key=value]... [--out FILE]
-  tls_helper.py check HANDSHAKES.tsv MESSAGES.tsv
+  tls_helper.py lg-fields REPORT.json EXIT_STATUS STDERR_FILE
+      The figures of one smtp-blackhole-loadgen --json report as one tab-separated line: sent, accepted, lost,
+      connections, tls_handshakes, tls_resumed, errors (refused messages and every kind of error, at least 1
+      when the generator's exit status was not 0), wall_ns, first_error. Exit status 1 when there is no report.
+  tls_helper.py report HANDSHAKES.tsv LOADGEN.tsv [--meta key=value]... [--out FILE]
+  tls_helper.py check HANDSHAKES.tsv LOADGEN.tsv
       The markdown report; or no output and exit status 1 when a count does not match (see problems()).
 """
 import argparse
-import multiprocessing
-import smtplib
+import json
 import socket
 import ssl
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
-from report_lib import (clk_tck, elapsed_lines, finish, fmt, group, load_rows, machine_lines, median,  # noqa: E402
-                        msg_cpu_s, msg_s, outcome_lines, rate, ratio, size_label)
+from report_lib import (clk_tck, elapsed_lines, finish, fmt, group, load_rows, machine_lines,  # noqa: E402
+                        outcome_lines, rate, ratio)
 
 HOST = "127.0.0.1"
 
@@ -39,55 +38,6 @@ def client_context(version=None):
 
 def one_line(text):
     return " ".join(text.split())[:200]
-
-
-def message(size, i):
-    head = (f"From: bench <bench@example.org>\r\nTo: sink <sink@example.net>\r\nSubject: tls bench {i}\r\n"
-            f"Message-ID: <{i}.tls-bench@example.org>\r\n\r\n").encode()
-    line = b"x" * 74 + b"\r\n"
-    body = line * ((size - len(head)) // len(line) + 1)
-    return head + body[:max(0, size - len(head) - 2)] + b"\r\n"
-
-
-def send_one(args):
-    port, mode, per_conn, size, timeout = args
-    sent, first_error, tls = 0, "", "none"
-    msg = message(size, 0)
-    try:
-        if mode == "smtps":
-            smtp = smtplib.SMTP_SSL(HOST, port, timeout=timeout, context=client_context())
-        else:
-            smtp = smtplib.SMTP(HOST, port, timeout=timeout)
-        # Without TCP_NODELAY, Python's TLS writes (one system call per record) meet Nagle's algorithm and the
-        # server's delayed ACK: 100 KiB messages over TLS ran 4-6x slower in wall time for the same server CPU.
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        smtp.ehlo("bench.example.org")
-        if mode == "starttls":
-            smtp.starttls(context=client_context())
-            smtp.ehlo("bench.example.org")
-        if mode != "plain":
-            tls = smtp.sock.version()
-        for _ in range(per_conn):
-            refused = smtp.sendmail("bench@example.org", ["sink@example.net"], msg)
-            if refused:
-                raise RuntimeError(f"refused: {refused}")
-            sent += 1
-        smtp.quit()
-    except Exception as e:  # noqa: BLE001 - every failure is reported, none hidden
-        first_error = f"{type(e).__name__}: {e}"
-    return sent, first_error, tls
-
-
-def cmd_send(a):
-    job = (a.port, a.mode, a.per_conn, a.size, a.timeout)
-    t0 = time.monotonic_ns()
-    with multiprocessing.get_context("fork").Pool(a.conns) as pool:
-        results = pool.map(send_one, [job] * a.conns, chunksize=1)
-    wall = time.monotonic_ns() - t0
-    errors = [e for _, e, _ in results if e]
-    print(sum(s for s, _, _ in results), len(errors), wall, ",".join(sorted({t for _, _, t in results})),
-          one_line(errors[0] if errors else ""), sep="\t")
-    return 0
 
 
 def cmd_handshake(a):
@@ -119,150 +69,267 @@ def cmd_handshake(a):
     return 0
 
 
+def cmd_lg_fields(a):
+    try:
+        with open(a.report) as f:
+            j = json.load(f)
+    except (OSError, ValueError):
+        return 1
+    errors = j["refused"] + sum(j["errors"].values())
+    first_error = j["first_error"] or ""
+    if a.status != 0 and errors == 0:
+        with open(a.stderr, errors="replace") as f:
+            errors, first_error = 1, f"exit status {a.status}: {f.readline()}"
+    print(j["sent"], j["accepted"], j["lost"], j["connections"], j["tls_handshakes"], j["tls_resumed"], errors,
+          round(j["elapsed_s"] * 1e9), one_line(first_error), sep="\t")
+    return 0
+
+
 # ---- report -------------------------------------------------------------------------------------------------
 
-HS_INTS = ("connections", "wall_ns", "cpu_ticks", "srv_ok", "srv_failed", "srv_resumed", "client_errors")
-MSG_INTS = ("round", "size", "conns", "per_conn", "sent", "counted", "wall_ns", "cpu_ticks", "srv_ok",
-            "srv_failed", "client_errors")
+HS_INTS = ("connections", "client_resumed", "wall_ns", "cpu_ticks", "srv_ok", "srv_failed", "srv_resumed",
+           "client_errors")
+LG_INTS = ("per_conn", "conns", "sent", "accepted", "lost", "connections", "handshakes", "resumed",
+           "client_errors", "wall_ns", "cpu_ticks", "srv_tx", "srv_ok", "srv_failed", "srv_resumed")
+SERVERS = {"blackhole": "smtp-blackhole", "s_server": "`s_server`"}
+CLIENTS = {"s_time": "`s_time`", "python": "Python"}
+
+
+def resumed_enough(resumed, wanted):
+    """Whether `resumed` of the `wanted` handshakes that could resume did (a few may miss, as in any run)."""
+    return resumed >= wanted * 0.99
 
 
 def hs_problems(r):
-    """What does not add up in one handshake row. s_time's -reuse makes one uncounted connection first."""
+    """What does not add up in one handshake row. s_time's -reuse makes one uncounted connection first; the
+    Python client's first connection has nothing to resume. s_server counts nothing: only the client's view."""
     out = []
+    first_full = 1 if r["client"] == "python" else 0
+    if r["kind"] == "resumed" and not resumed_enough(r["client_resumed"], r["connections"] - first_full):
+        out.append(f"the client resumed only {r['client_resumed']} of {r['connections']} handshakes")
+    if r["kind"] == "full" and r["client_resumed"]:
+        out.append(f"the client resumed {r['client_resumed']} handshakes in a full-handshake run")
+    if r["client_errors"]:
+        out.append(f"{r['client_errors']} client error(s): {r['first_error']}")
+    if r["server"] != "blackhole":
+        return out
     extra = 1 if r["client"] == "s_time" and r["kind"] == "resumed" else 0
     seen = r["srv_ok"] + r["srv_failed"]
     if seen != r["connections"] + extra:
         out.append(f"client made {r['connections'] + extra} connections, server saw {seen} handshakes")
-    if r["kind"] == "resumed" and r["srv_resumed"] < r["connections"] * 0.99:
+    if r["kind"] == "resumed" and not resumed_enough(r["srv_resumed"], r["connections"] - first_full):
         out.append(f"only {r['srv_resumed']} of {r['connections']} handshakes resumed (server count)")
     if r["kind"] == "full" and r["srv_resumed"]:
         out.append(f"{r['srv_resumed']} resumed handshakes in a full-handshake run")
-    if r["client_errors"]:
-        out.append(f"{r['client_errors']} client error(s): {r['first_error']}")
+    # s_time closes a TLS 1.3 connection as soon as its side of the handshake is done, and the server's
+    # session-ticket write may then meet a reset (see the report's note).
+    if r["srv_failed"] and not (r["client"] == "s_time" and r["proto"] == "1.3"):
+        out.append(f"{r['srv_failed']} failed handshake(s) on the server")
     return out
 
 
-def msg_problems(r):
+def lg_problems(r):
+    """What does not add up in one load generator row: the daemon's counts against the generator's."""
     out = []
-    if r["counted"] != r["sent"]:
-        out.append(f"client sent {r['sent']}, server counted {r['counted']}")
-    if r["sent"] != r["conns"] * r["per_conn"]:
-        out.append(f"sent {r['sent']} of {r['conns'] * r['per_conn']}")
-    want_tls = 0 if r["mode"] == "plain" else r["conns"]
-    if r["srv_ok"] != want_tls or r["srv_failed"]:
-        out.append(f"server TLS handshakes ok={r['srv_ok']} failed={r['srv_failed']}, expected {want_tls}")
+    resume = r["mode"].partition(":")[2]
     if r["client_errors"]:
-        out.append(f"{r['client_errors']} client error(s): {r['first_error']}")
+        out.append(f"{r['client_errors']} error(s): {r['first_error']}")
+    if r["accepted"] == 0 or r["accepted"] != r["sent"] or r["lost"]:
+        out.append(f"sent {r['sent']}, accepted {r['accepted']}, lost {r['lost']}")
+    if r["srv_tx"] != r["accepted"]:
+        out.append(f"generator accepted {r['accepted']}, daemon counted {r['srv_tx']}")
+    if (r["srv_ok"], r["srv_failed"], r["srv_resumed"]) != (r["handshakes"], 0, r["resumed"]):
+        out.append(f"generator: {r['handshakes']} handshakes, {r['resumed']} resumed; daemon: {r['srv_ok']} ok, "
+                   f"{r['srv_failed']} failed, {r['srv_resumed']} resumed")
+    if r["handshakes"] != (0 if r["mode"] == "plain" else r["connections"]):
+        out.append(f"{r['handshakes']} TLS handshakes for {r['connections']} connections")
+    if resume == "off" and r["resumed"]:
+        out.append(f"{r['resumed']} resumed handshakes with --tls-resume off")
+    if resume in ("ticket", "id") and not resumed_enough(r["resumed"], r["handshakes"] - r["conns"]):
+        out.append(f"only {r['resumed']} of {r['handshakes']} handshakes resumed")
     return out
 
 
-def problems(hs, msgs):
+def problems(hs, lg):
     out = []
     for r in hs:
-        where = f"handshakes, {r['client']} TLS {r['proto']} {r['kind']}"
+        where = f"handshakes, {r['server']} {r['client']} TLS {r['proto']} {r['kind']}"
         out.extend(f"{where}: {p}" for p in hs_problems(r))
-        # s_time closes a TLS 1.3 connection as soon as its side of the handshake is done, and the server's
-        # session-ticket write then meets a reset: those count as tls_failed on the daemon (see the report).
-        if r["srv_failed"] and not (r["client"] == "s_time" and r["proto"] == "1.3"):
-            out.append(f"{where}: {r['srv_failed']} failed handshake(s) on the server")
-    for r in msgs:
-        out.extend(f"messages, round {r['round']}, {r['mode']} {size_label(r['size'])}: {p}" for p in msg_problems(r))
+    for r in lg:
+        out.extend(f"{r['part']} {r['mode']} {r['per_conn']} msg/conn: {p}" for p in lg_problems(r))
     return out
 
 
-def render(hs, msgs, meta):
+def cpu_us(r, n, clk):
+    """Server CPU microseconds per n (handshakes, connections) of one row."""
+    return rate(r["cpu_ticks"] / clk * 1e6, n)
+
+
+def per_cpu_s(r, n, clk):
+    """n per server CPU-second of one row."""
+    return rate(n, r["cpu_ticks"] / clk)
+
+
+def cheaper(full, resumed):
+    """How many times cheaper `resumed` is than `full` (CPU per handshake), as "3.10x"."""
+    return ratio(full, resumed)
+
+
+def per_minute(per_s):
+    if per_s is None:
+        return "n/a"
+    m = per_s * 60
+    return f"{m / 1e6:.2f} M" if m >= 1e6 else f"{m / 1e3:,.0f} k"
+
+
+def hs_lines(hs, clk, meta):
+    """Part 1: smtp-blackhole against s_server, the resumption ratios, and every handshake row."""
+    us = {(r["server"], r["client"], r["proto"], r["kind"]): cpu_us(r, r["connections"], clk) for r in hs}
+    L = [
+        "## 1. Handshakes: smtp-blackhole against `openssl s_server`",
+        "",
+        "Same P-256 key and certificate, each server alone on one core (`--threads 1` "
+        "for the daemon, `-www` for s_server), `openssl s_time -time "
+        f"{meta.get('stime_seconds', '?')}` on another core; handshakes per server CPU-second (utime+stime of "
+        "the server process).",
+        "",
+        "| TLS | handshake | smtp-blackhole handshakes/CPU-s | `s_server` handshakes/CPU-s | smtp-blackhole / "
+        "`s_server` | smtp-blackhole CPU µs/handshake | `s_server` CPU µs/handshake |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for proto, kind in (("1.2", "full"), ("1.2", "resumed"), ("1.3", "full")):
+        b, s = us.get(("blackhole", "s_time", proto, kind)), us.get(("s_server", "s_time", proto, kind))
+        L.append(f"| {proto} | {kind} | {fmt(rate(1e6, b))} | {fmt(rate(1e6, s))} | {ratio(s, b)} | {fmt(b)} "
+                 f"| {fmt(s)} |")
+    L += ["", "How much cheaper a resumed handshake is than a full one (server CPU per full handshake / per "
+          "resumed handshake, same server, client and version):", "",
+          "| server | client | TLS | full µs | resumed µs | full / resumed |",
+          "| --- | --- | --- | ---: | ---: | ---: |"]
+    for (server, client, proto, kind), full in us.items():
+        if kind == "full" and (server, client, proto, "resumed") in us:
+            resumed = us[(server, client, proto, "resumed")]
+            L.append(f"| {SERVERS[server]} | {CLIENTS[client]} | {proto} | {fmt(full)} | {fmt(resumed)} "
+                     f"| {cheaper(full, resumed)} |")
+    L += ["", "`s_time` cannot resume TLS 1.3 (it never reads the session tickets a TLS 1.3 server sends after the "
+          "handshake), so TLS 1.3 resumption is measured on the daemon only: by the Python client here, by the load "
+          "generator in part 2.", "",
+          "Every row:", "",
+          "| server | client | TLS | handshake | connections | client resumed | handshakes/s "
+          "| server CPU µs/handshake | handshakes/server CPU-s | daemon ok / failed / resumed |",
+          "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in hs:
+        n = r["connections"]
+        counts = (f"{r['srv_ok']:,} / {r['srv_failed']:,} / {r['srv_resumed']:,}" if r["server"] == "blackhole"
+                  else "(none)")
+        L.append("| " + " | ".join([
+            SERVERS[r["server"]], CLIENTS[r["client"]], r["proto"], r["kind"], f"{n:,}", f"{r['client_resumed']:,}",
+            fmt(rate(n, r["wall_ns"] / 1e9)), fmt(cpu_us(r, n, clk)), fmt(per_cpu_s(r, n, clk)), counts]) + " |")
+    L += [
+        "",
+        "handshakes/s is the client's connection count over the wall time measured around it (`s_time`'s own "
+        "\"connections/user sec\" divides by the client's CPU time). `s_time` does nothing after the handshake; "
+        "the Python rows also read the 220 greeting, so they include a little SMTP work. Rates are of one client "
+        "doing one handshake at a time; the server CPU per handshake is the capacity figure. \"client resumed\" "
+        "is `s_time`'s count of \"r\" marks or Python's `session_reused`; `s_time -reuse` makes one more "
+        "connection first, which it does not count.",
+        "- s_time and TLS 1.3: s_time closes the connection the moment its side of the handshake is done, before "
+        "the server has sent its session tickets; the ticket write then fails. The daemon counts a handshake the "
+        "client completed as ok all the same; these rows are checked as ok + failed = connections.",
+        "",
+    ]
+    return L
+
+
+MODES = {"plain": ("plaintext", ""), "off": ("full", "`--tls-resume off`"), "ticket": ("resumed", "ticket"),
+         "id": ("resumed", "session id")}
+
+
+def one_lines(rows, clk):
+    """Part 2: one message per connection through the load generator, TLS 1.3 and 1.2, full and resumed."""
+    us = {r["mode"]: cpu_us(r, r["connections"], clk) for r in rows}
+    plain = us.get("plain")
+    L = [
+        "## 2. One message per connection (load generator)",
+        "",
+        "`smtp-blackhole-loadgen --tls --connections 1 --threads 1 --messages-per-connection 1` on the implicit-TLS "
+        "port (plaintext: the SMTP port, no `--tls`), 1 KiB, the daemon `--threads 1` alone on one core and the "
+        "generator on another; each connection carries one message, so a row is what a connection costs the "
+        "daemon with its handshake. \"full / this\": the full handshake's row of the same version over this row, "
+        "per connection (how much cheaper resumption makes a connection); \"TLS µs\": this row's µs minus "
+        "plaintext's.",
+        "",
+        "| TLS | handshake | connections | resumed | daemon CPU µs/connection | connections/server CPU-s "
+        "| full / this | TLS µs | daemon ok / failed / resumed |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        version, _, resume = r["mode"].partition(":")
+        kind, how = MODES[resume or "plain"]
+        this = us[r["mode"]]
+        full = us.get(f"{version}:off")
+        L.append("| " + " | ".join([
+            version.replace("tls", "") if resume else "none", kind + (f" ({how})" if how else ""),
+            f"{r['connections']:,}", f"{r['resumed']:,}", fmt(this), fmt(per_cpu_s(r, r["connections"], clk)),
+            cheaper(full, this) if resume else "", fmt(this - plain) if resume and None not in (this, plain) else "",
+            f"{r['srv_ok']:,} / {r['srv_failed']:,} / {r['srv_resumed']:,}"]) + " |")
+    return L + [""]
+
+
+def shape_lines(rows, clk, meta):
+    """Part 3: STARTTLS shapes against plaintext, messages per second and per minute."""
+    names = {"plain": "plaintext", "starttls:ticket": "STARTTLS, resumption (ticket)",
+             "starttls:off": "STARTTLS, `--tls-resume off`"}
+    shapes, by = group(rows, lambda r: r["per_conn"], "mode")
+    conns = rows[0]["conns"] if rows else "?"
+    L = [
+        "## 3. STARTTLS shapes (load generator)",
+        "",
+        f"`smtp-blackhole-loadgen --threads 2 --connections {conns} --pipelining --size 1024 "
+        f"--duration {meta.get('shape_seconds', '?')}s` and `--starttls` (TLS 1.3, the highest both sides have), "
+        "the daemon with its default threads and `--sample-rate 0.01`, sharing the machine's cores. msg/s is "
+        "accepted messages over the generator's wall time; \"/ plaintext\" is against the plaintext row of the "
+        "same shape.",
+        "",
+        "| messages per connection | client | messages | msg/s | per minute | / plaintext | msg per daemon CPU-s "
+        "| handshakes (resumed) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for per_conn in shapes:
+        plain = [rate(r["accepted"], r["wall_ns"] / 1e9) for r in by[per_conn].get("plain", [])]
+        for mode, rs in by[per_conn].items():
+            for r in rs:
+                mps = rate(r["accepted"], r["wall_ns"] / 1e9)
+                L.append("| " + " | ".join([
+                    str(per_conn) if per_conn else "0 (never closed)", names.get(mode, mode), f"{r['accepted']:,}",
+                    fmt(mps), per_minute(mps), ratio(mps, plain[0], "") if plain else "n/a",
+                    fmt(per_cpu_s(r, r["accepted"], clk)), f"{r['handshakes']:,} ({r['resumed']:,})"]) + " |")
+    return L + [""]
+
+
+def render(hs, lg, meta):
     clk = clk_tck(meta)
     L = [
         f"# smtp-blackhole TLS benchmark ({meta.get('mode', 'full')} run)",
         "",
         *machine_lines(meta),
-        f"- server: {meta.get('blackhole', '?')}; `--threads 1`, defaults otherwise (capture/sampling on, "
-        "as in bench/run.sh); self-signed P-256 certificate made at start; fresh daemon per row",
-        f"- negotiated: {meta.get('negotiated', '?')}",
-        f"- clients: {meta.get('openssl', '?')} (`s_time`); Python {meta.get('python', '?')} (ssl, smtplib); "
-        "all on the same machine, 127.0.0.1",
-        f"- server CPU: utime+stime of the daemon from /proc/PID/stat over the client run ({clk} ticks/s)",
-        "",
-        "## Handshakes (implicit-TLS port, one connection at a time)",
-        "",
-        "| client | TLS | handshake | connections | handshakes/s | server CPU µs/handshake "
-        "| handshakes/server CPU-s | server ok / failed / resumed |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in hs:
-        cpu_s = r["cpu_ticks"] / clk
-        L.append("| " + " | ".join([
-            "`s_time`" if r["client"] == "s_time" else "Python",
-            r["proto"], r["kind"], f"{r['connections']:,}",
-            fmt(rate(r["connections"], r["wall_ns"] / 1e9)),
-            fmt(rate(cpu_s * 1e6, r["connections"])),
-            fmt(rate(r["connections"], cpu_s)),
-            f"{r['srv_ok']:,} / {r['srv_failed']:,} / {r['srv_resumed']:,}",
-        ]) + " |")
-    L += [
-        "",
-        "`s_time` rows are OpenSSL's own tool (`-new` / `-reuse`, `-tls1_2` / `-tls1_3`, `-time "
-        f"{meta.get('stime_seconds', '?')}`), the reference for the rate; handshakes/s is its connection count "
-        "over the wall time we measured around it (its own \"connections/user sec\" divides by the client's CPU "
-        "time). `s_time` does nothing after the handshake; the Python rows also read the 220 greeting, so they "
-        "include a little SMTP work and the client's Python overhead. Rates are of a single client doing one "
-        "handshake at a time; the server CPU per handshake is the capacity figure (one core does "
-        "\"handshakes/server CPU-s\").",
+        f"- server: {meta.get('blackhole', '?')}; `--sample-rate 0.01`, defaults otherwise; a P-256 certificate "
+        "made at start (`openssl req -x509 -newkey ec`), the daemon's and `openssl s_server`'s; fresh server per row",
+        f"- negotiated: smtp-blackhole {meta.get('negotiated_blackhole', '?')}; `s_server` "
+        f"{meta.get('negotiated_s_server', '?')}",
+        f"- clients: {meta.get('openssl', '?')} (`s_time`, `s_server`); Python {meta.get('python', '?')} (ssl); "
+        "`smtp-blackhole-loadgen`; all on the same machine, 127.0.0.1",
+        f"- cores: {meta.get('cores', '?')} (parts 1 and 2, `taskset`); part 3 unpinned",
+        f"- server CPU: utime+stime of the server process from /proc/PID/stat over the client run ({clk} ticks/s)",
         "",
     ]
-    notes = [n for k, n in sorted(meta.items()) if k.startswith("hs_note")]
-    L += [f"- {n}" for n in notes]
-    if notes:
-        L.append("")
-
-    modes = ["plain", "starttls", "smtps"]
-    names = {"plain": "plaintext", "starttls": "STARTTLS", "smtps": "implicit TLS"}
-    shapes, by = group(msgs, lambda r: (r["size"], r["conns"], r["per_conn"]), "mode")
-
-    rounds = max((r["round"] for r in msgs), default=0)
-    L += [
-        "## Messages (smtplib, many messages per connection)",
-        "",
-        "Main figure: messages per server CPU-second. The Python client is the bottleneck for msg/s (it shares "
-        "the machine's cores with the server and does not pipeline: MAIL, RCPT, DATA and the body are four "
-        "round trips), so msg/s says more about the client than about the server. The client sets TCP_NODELAY "
-        "(the daemon does too): without it Python's TLS writes, one system call per 16 KiB record, wait on Nagle's "
-        "algorithm and delayed ACKs, and the 100 KiB TLS rows ran 4-6x slower in wall time for the same server "
-        "CPU.",
-        "",
-        "| shape | plaintext msg/CPU-s | STARTTLS msg/CPU-s | implicit TLS msg/CPU-s | STARTTLS / plain "
-        "| implicit / plain | plaintext msg/s | STARTTLS msg/s | implicit TLS msg/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for k in shapes:
-        s = by[k]
-        size, conns, per_conn = k
-        cpu = {m: median(msg_cpu_s(r, clk) for r in s.get(m, [])) for m in modes}
-        wall = {m: median(msg_s(r) for r in s.get(m, [])) for m in modes}
-        L.append("| " + " | ".join(
-            [f"{size_label(size)}, {conns} conns × {per_conn} msg"]
-            + [fmt(cpu[m]) for m in modes]
-            + [ratio(cpu["starttls"], cpu["plain"], ""), ratio(cpu["smtps"], cpu["plain"], "")]
-            + [fmt(wall[m]) for m in modes]) + " |")
-    L += ["", f"Each figure is the median of {rounds} round(s); ratios below 1 are what TLS costs the server "
-          "per message (0.50: twice the CPU per message). TLS: " + meta.get("msg_tls", "?") + ".", ""]
-    if rounds > 1:
-        L += ["Every round, msg/CPU-s (msg/s):", "", "| shape | " + " | ".join(names[m] for m in modes) + " |",
-              "| --- | --- | --- | --- |"]
-        for k in shapes:
-            cells = [f"{size_label(k[0])}, {k[1]} × {k[2]}"]
-            for m in modes:
-                cells.append(", ".join(f"{fmt(msg_cpu_s(r, clk))} ({fmt(msg_s(r))})"
-                                       for r in sorted(by[k].get(m, []), key=lambda r: r["round"])))
-            L.append("| " + " | ".join(cells) + " |")
-        L.append("")
-    L += ["postfix's `smtp-sink` is not in this comparison: it has no TLS. postfix's `smtp-source` has no "
-          "STARTTLS either (its options are -cdLNov -s -l -m -C -M -f -t -r -R -w), hence the Python client.", ""]
-    total = sum(r["sent"] for r in msgs)
-    L += outcome_lines(problems(hs, msgs), f"Counts: the daemon's `transactions` equals what the client sent in "
-                       f"every message row ({total:,} messages in all), with one TLS handshake per TLS connection and "
-                       "none failed; handshake rows match the clients' connection counts and resumed rows really "
-                       "resumed.")
+    L += hs_lines(hs, clk, meta)
+    L += one_lines([r for r in lg if r["part"] == "one"], clk)
+    L += shape_lines([r for r in lg if r["part"] == "shapes"], clk, meta)
+    msgs = sum(r["accepted"] for r in lg)
+    L += outcome_lines(problems(hs, lg), "Counts: handshake rows match the clients' connection counts and resumed "
+                       "rows really resumed (the client's count, and the daemon's); in every load generator row the "
+                       "daemon's transactions, TLS handshakes and resumed handshakes equal the generator's "
+                       f"({msgs:,} messages in all), with none lost, refused or failed.")
     profiles = [v for k, v in sorted(meta.items()) if k.startswith("profile")]
     if profiles:
         L += ["## Profiles", "", "`perf record -e cpu-clock -g -p DAEMON`, self time:", ""]
@@ -274,38 +341,35 @@ def render(hs, msgs, meta):
 
 def cmd_report(a, check):
     hs = load_rows(a.handshakes, HS_INTS)
-    msgs = load_rows(a.messages, MSG_INTS)
-    return finish(check, lambda: problems(hs, msgs), lambda meta: render(hs, msgs, meta), bool(hs or msgs),
+    lg = load_rows(a.loadgen, LG_INTS)
+    return finish(check, lambda: problems(hs, lg), lambda meta: render(hs, lg, meta), bool(hs or lg),
                   a.meta, a.out, who="tls bench")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("send")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--mode", choices=("plain", "starttls", "smtps"), required=True)
-    s.add_argument("--conns", type=int, default=8)
-    s.add_argument("--per-conn", type=int, required=True)
-    s.add_argument("--size", type=int, default=1024)
-    s.add_argument("--timeout", type=float, default=30)
     h = sub.add_parser("handshake")
     h.add_argument("--port", type=int, required=True)
     h.add_argument("--tls", choices=("1.2", "1.3"), required=True)
     h.add_argument("--resume", action="store_true")
     h.add_argument("--seconds", type=float, required=True)
     h.add_argument("--timeout", type=float, default=10)
+    f = sub.add_parser("lg-fields")
+    f.add_argument("report")
+    f.add_argument("status", type=int)
+    f.add_argument("stderr")
     for name in ("report", "check"):
         r = sub.add_parser(name)
         r.add_argument("handshakes")
-        r.add_argument("messages")
+        r.add_argument("loadgen")
         r.add_argument("--meta", action="append", default=[])
         r.add_argument("--out")
     a = ap.parse_args()
-    if a.cmd == "send":
-        return cmd_send(a)
     if a.cmd == "handshake":
         return cmd_handshake(a)
+    if a.cmd == "lg-fields":
+        return cmd_lg_fields(a)
     return cmd_report(a, a.cmd == "check")
 
 
