@@ -87,8 +87,11 @@ std::shared_ptr<ssl::context> tls_config::build(std::string& fingerprint) const 
     }
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                      ssl::context::single_dh_use);
-    // Resumption: a server-side session cache and (OpenSSL's default) session tickets.
+    // Resumption: a server-side session cache and (OpenSSL's default) session tickets. One TLS 1.3 ticket per
+    // handshake, not OpenSSL's two: a client keeps one session per server (as MTAs and the load generator do),
+    // and each ticket is a session encrypted and sent in a record of its own.
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_num_tickets(native, 1);
     static const unsigned char sid_ctx[] = "smtp-blackhole";
     SSL_CTX_set_session_id_context(native, sid_ctx, sizeof sid_ctx - 1);
     if (cert_file_.empty()) {
