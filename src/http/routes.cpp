@@ -5,7 +5,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/pchars.hpp>
 #include <charconv>
-#include <ranges>
+#include <algorithm>
 
 namespace http {
 namespace {
@@ -54,8 +54,10 @@ bool parse_uint(std::string_view s, std::uint64_t& out) {
 bool match(std::string_view pattern, const std::vector<std::string>& path, std::vector<std::string_view>& args) {
     args.clear();
     std::size_t i = 0;
-    for (auto piece : std::views::split(pattern, '/')) {
-        std::string_view part(piece.begin(), piece.end());
+    // Its segments by hand: clang 14's <ranges> cannot split a string_view (so fuzz builds could not use it).
+    for (std::size_t at = 0, end = 0; at < pattern.size(); at = end + 1) {
+        end = std::min(pattern.find('/', at), pattern.size());
+        auto part = pattern.substr(at, end - at);
         if (part.empty()) continue;
         if (i == path.size()) return false;
         const std::string& segment = path[i++];

@@ -50,7 +50,7 @@ inline std::string check_route(const http::target& t, bhttp::verb m) {
     std::vector<std::string_view> args;
     for (const auto& row : http_rows) {
         if (!http::match(row.pattern, t.path, args)) continue;
-        if (args.size() != static_cast<std::size_t>(std::ranges::count(row.pattern, '{'))) return "arguments miscounted";
+        if (args.size() != static_cast<std::size_t>(std::count(row.pattern.begin(), row.pattern.end(), '{'))) return "arguments miscounted";
         std::uint64_t n = 0;
         if (row.pattern.find(":uint}") != std::string_view::npos && !http::parse_uint(args[0], n))
             return "a {name:uint} that is not a number";
