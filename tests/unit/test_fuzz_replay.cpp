@@ -76,7 +76,7 @@ TEST_CASE("fuzz corpus replays without breaking the other parsers' properties") 
 
 TEST_CASE("fuzz properties of the other parsers can fail") {
     std::string in = "250 ok\r\n";
-    smtp::client_reply r{smtp::reply_status::complete, in.size(), 250, 1, {}, "ok", in};
+    smtp::client_reply r{smtp::reply_status::complete, in.size(), 250, 1, {}, std::string_view(in).substr(4, 2), in};
     CHECK(fuzz::check_complete(in, r) == "");
     r.code = 199;
     CHECK(fuzz::check_complete(in, r) != "");
