@@ -31,7 +31,8 @@ case $target in
   fault) sources=(src/fault/rule.cpp src/cli/units.cpp src/sink/flow_key.cpp src/sink/header.cpp); max_len=1024 ;;
   users) sources=(src/server/auth.cpp); flags=($(pkg-config --cflags --libs openssl)); max_len=1024 ;;
   flowkey) sources=(src/sink/flow_key.cpp src/sink/header.cpp); max_len=4096 ;;
-  http) sources=(src/http/routes.cpp src/http/rejection.cpp src/third_party/boost_json_url.cpp); max_len=4096 ;;
+  http) sources=(src/http/routes.cpp src/http/rejection.cpp src/http/service.cpp src/third_party/boost_json_url.cpp)
+        max_len=4096 ;;
   mime) sources=(src/inspect/*.cpp src/sink/*.cpp src/smtp/*.cpp)
         flags=($(pkg-config --cflags --libs gmime-3.0 libxml-2.0)); max_len=8192 ;;
   *) echo "run.sh: unknown target '$target' (${targets[*]}, all)" >&2; exit 2 ;;
