@@ -18,7 +18,23 @@ constexpr std::string_view known_keys =
     "stage, action, code, text, delay, reset, flow, rcpt, mail_from, probability, first, every, times";
 constexpr std::string_view action_names[] = {"reply", "delay", "disconnect", "silence"};
 
-std::string quoted(std::string_view v) { return "'" + std::string(v) + "'"; }
+bool printable(std::string_view v) {
+    for (char c : v)
+        if (c < 0x20 || c > 0x7e) return false;
+    return true;
+}
+
+// `v` in quotes for a message, its bytes outside printable ASCII as \xHH: a message stays one line of text.
+std::string quoted(std::string_view v) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (char c : v) {
+        auto u = static_cast<unsigned char>(c);
+        if (printable({&c, 1})) out += c;
+        else out.append("\\x").append(1, hex[u >> 4]).append(1, hex[u & 15]);
+    }
+    return out + "'";
+}
 
 std::string stage_list() {
     std::string out;
@@ -53,6 +69,7 @@ unsigned short reply_code(std::string_view v) {
 
 std::uint64_t delay(std::string_view v) {
     std::uint64_t ms = 0;
+    if (!printable(v)) throw rule_error("delay", "bad duration " + quoted(v) + " (e.g. 250ms, 2s, 1m)");
     try {
         ms = std::uint64_t(cli::parse_duration(v).count());
     } catch (const std::invalid_argument& e) {
@@ -175,6 +192,7 @@ key_values split(std::string_view text) {
         if (end == std::string_view::npos || text[end] == ',')
             throw rule_error("", quoted(ascii::trim<ascii::is_space>(text.substr(i, end - i))) + " is not key=value");
         std::string key(ascii::trim<ascii::is_space>(text.substr(i, end - i)));
+        if (!printable(key)) throw rule_error("", "unknown key " + quoted(key) + " (use " + std::string(known_keys) + ")");
         i = end + 1;
         skip_space();
         std::string_view value;

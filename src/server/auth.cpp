@@ -38,9 +38,8 @@ std::string cram_md5_digest(std::string_view password, std::string_view challeng
 
 std::string auth_any::challenge() const { return cram_challenge(hostname_); }
 
-auth_users::auth_users(const std::string& file, std::string hostname) : hostname_(std::move(hostname)) {
-    std::ifstream in(file);
-    if (!in) throw std::runtime_error("cannot read --auth-users " + file);
+users_file parse_users(std::istream& in, const std::string& file) {
+    users_file users;
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -48,9 +47,16 @@ auth_users::auth_users(const std::string& file, std::string hostname) : hostname
         auto colon = line.find(':');
         if (colon == std::string::npos || colon == 0)
             throw std::runtime_error("--auth-users " + file + " line " + std::to_string(n) + ": expected user:password");
-        users_[line.substr(0, colon)] = line.substr(colon + 1);
+        users[line.substr(0, colon)] = line.substr(colon + 1);
     }
-    if (users_.empty()) throw std::runtime_error("--auth-users " + file + ": no users");
+    if (users.empty()) throw std::runtime_error("--auth-users " + file + ": no users");
+    return users;
+}
+
+auth_users::auth_users(const std::string& file, std::string hostname) : hostname_(std::move(hostname)) {
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot read --auth-users " + file);
+    users_ = parse_users(in, file);
 }
 
 bool auth_users::check_password(std::string_view user, std::string_view password) const {

@@ -1,6 +1,7 @@
 // Credential checks for SMTP AUTH: --auth any (every credential is accepted, what most CI set-ups want) and
 // --auth-users FILE (lines "user:password"). CRAM-MD5 (RFC 2195) digests are computed with OpenSSL.
 #pragma once
+#include <istream>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,13 @@ private:
     std::string hostname_;
 };
 
+// The users of an --auth-users file: user -> password.
+using users_file = std::unordered_map<std::string, std::string>;
+
+// Reads the lines "user:password" of `in` (blank lines and "#" comments skipped, a CR before the LF dropped, the
+// last of a repeated user wins); throws std::runtime_error naming `file` and the line of a problem, or no users.
+users_file parse_users(std::istream& in, const std::string& file);
+
 class auth_users final : public smtp::authenticator {
 public:
     // Reads FILE; throws std::runtime_error naming the file and line of a problem.
@@ -30,7 +38,7 @@ public:
     std::size_t size() const noexcept { return users_.size(); }
 
 private:
-    std::unordered_map<std::string, std::string> users_;
+    users_file users_;
     std::string hostname_;
 };
 

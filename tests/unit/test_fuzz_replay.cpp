@@ -5,8 +5,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "../fuzz/fault_check.hpp"
+#include "../fuzz/flowkey_check.hpp"
+#include "../fuzz/http_check.hpp"
+#include "../fuzz/mime_check.hpp"
 #include "../fuzz/proxy_check.hpp"
+#include "../fuzz/reply_check.hpp"
 #include "../fuzz/session_check.hpp"
+#include "../fuzz/users_check.hpp"
 
 namespace {
 
@@ -43,6 +49,43 @@ TEST_CASE("fuzz corpus replays without breaking the PROXY header's properties") 
         CHECK(fuzz::check_proxy_input(input, {}) == "");  // byte by byte and at every offset too
     });
     CHECK(n >= 10);
+}
+
+TEST_CASE("fuzz corpus replays without breaking the client-reply parser's properties") {
+    auto n = replay("reply", [](const std::string& input) {
+        CHECK(fuzz::check_reply_input(input) == "");
+        CHECK(fuzz::check_reply_input(input, {}) == "");  // byte by byte and at every offset too
+    });
+    CHECK(n >= 5);
+}
+
+// The corpus of each target whose property is check(bytes) alone, and how many files it has at least.
+TEST_CASE("fuzz corpus replays without breaking the other parsers' properties") {
+    struct target {
+        const char* name;
+        std::string (*check)(std::string_view);
+        std::size_t seeds;
+    };
+    for (auto t : {target{"fault", fuzz::check_fault_input, 6}, target{"users", fuzz::check_users_input, 4},
+                   target{"flowkey", fuzz::check_flowkey_input, 4}, target{"http", fuzz::check_http_input, 7},
+                   target{"mime", fuzz::check_mime_input, 7}}) {
+        CAPTURE(t.name);
+        CHECK(replay(t.name, [&](const std::string& input) { CHECK(t.check(input) == ""); }) >= t.seeds);
+    }
+}
+
+TEST_CASE("fuzz properties of the other parsers can fail") {
+    std::string in = "250 ok\r\n";
+    smtp::client_reply r{smtp::reply_status::complete, in.size(), 250, 1, {}, std::string_view(in).substr(4, 2), in};
+    CHECK(fuzz::check_complete(in, r) == "");
+    r.code = 199;
+    CHECK(fuzz::check_complete(in, r) != "");
+    CHECK(fuzz::check_refusal(fault::rule_error("code", "must be 400")) == "");
+    CHECK(fuzz::check_refusal(fault::rule_error("", std::string("a\nb"))) != "");
+    CHECK(fuzz::check_flow_name("team-a") == "");
+    CHECK(fuzz::check_flow_name("team a") != "");
+    CHECK(fuzz::check_flow_name(std::string(sink::max_flow_name + 1, 'a')) != "");
+    CHECK(fuzz::check_flow_name("") != "");
 }
 
 TEST_CASE("fuzz property catches a split-dependent session") {
