@@ -3,6 +3,7 @@
 // compare two runs; it gives the cuttings. No test framework here, so the fuzz target can use it.
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,36 @@ auto for_each_split(std::string_view in, Run&& run, Agree&& agree, const ways& h
             if (!agree(whole, run(pieces{in.substr(0, at), in.substr(at)}), "split at " + std::to_string(at)))
                 break;
     return whole;
+}
+
+// What a fuzz input's check found: the run of the whole input, and the first problem (empty: none).
+template <class R>
+struct checked {
+    R whole;
+    std::string problem;
+};
+
+// The fuzz targets' split check: the first `size_bytes` bytes of `data` give piece sizes (cycled, 0: the rest),
+// tried before `more`'s cuttings; the rest is fed whole and every way. A run carries its own `problem` (empty when
+// fine): the whole run's comes first, then the first cutting's, then the first cutting whose run differs from the
+// whole one (`what_differs`, e.g. "the replies depend", opens that message). No value for an input too short.
+template <class Run>
+auto check_splits(std::string_view data, Run&& run, std::string_view what_differs, ways more,
+                  std::size_t size_bytes = 4) -> std::optional<checked<decltype(run(pieces{}))>> {
+    using R = decltype(run(pieces{}));
+    if (data.size() < size_bytes) return std::nullopt;
+    auto& sizes = *more.sizes.emplace(more.sizes.begin());
+    for (unsigned char n : data.substr(0, size_bytes)) sizes.push_back(n);
+    std::string problem;
+    auto agree = [&](const R& whole, const R& r, const std::string& how) {
+        if (problem.empty() && !r.problem.empty()) problem = r.problem + " (" + how + ")";
+        if (problem.empty() && !(r == whole))
+            problem = std::string(what_differs) + " on how the input was split: " + how;
+        return problem.empty();
+    };
+    auto whole = for_each_split(data.substr(size_bytes), run, agree, more);
+    if (!whole.problem.empty()) problem = whole.problem;
+    return checked<R>{std::move(whole), std::move(problem)};
 }
 
 }  // namespace split

@@ -79,20 +79,9 @@ inline std::string check_verdict(std::string_view in, const proxy_run& run) {
 // The first 4 bytes give the piece sizes (cycled, 0: the rest); the rest is the connection's first bytes, fed
 // whole and in those pieces. `more` adds other cuttings (the replay test: byte by byte, every offset).
 inline std::string check_proxy_input(std::string_view data, split::ways more = {{}, false}) {
-    constexpr std::size_t size_bytes = 4;
-    if (data.size() < size_bytes) return "";
-    auto& sizes = *more.sizes.emplace(more.sizes.begin());
-    for (unsigned char n : data.substr(0, size_bytes)) sizes.push_back(n);
-    std::string problem;
-    auto agree = [&](const proxy_run& whole, const proxy_run& run, const std::string& how) {
-        if (problem.empty() && !run.problem.empty()) problem = run.problem + " (" + how + ")";
-        if (problem.empty() && !(run == whole)) problem = "the verdict depends on how the input was split: " + how;
-        return problem.empty();
-    };
-    auto in = data.substr(size_bytes);
-    auto whole = split::for_each_split(in, feed_proxy, agree, more);
-    if (!whole.problem.empty()) return whole.problem;
-    return problem.empty() ? check_verdict(in, whole) : problem;
+    auto c = split::check_splits(data, feed_proxy, "the verdict depends", std::move(more));
+    if (!c) return "";
+    return c->problem.empty() ? check_verdict(data.substr(4), c->whole) : c->problem;
 }
 
 }  // namespace fuzz

@@ -77,18 +77,8 @@ inline reply_run feed_replies(const split::pieces& pieces) {
 // The first 4 bytes give the piece sizes (cycled, 0: the rest); the rest is what a server sent, fed whole and
 // in those pieces. `more` adds other cuttings (the replay test: byte by byte, every offset).
 inline std::string check_reply_input(std::string_view data, split::ways more = {{}, false}) {
-    constexpr std::size_t size_bytes = 4;
-    if (data.size() < size_bytes) return "";
-    auto& sizes = *more.sizes.emplace(more.sizes.begin());
-    for (unsigned char n : data.substr(0, size_bytes)) sizes.push_back(n);
-    std::string problem;
-    auto agree = [&](const reply_run& whole, const reply_run& run, const std::string& how) {
-        if (problem.empty() && !run.problem.empty()) problem = run.problem + " (" + how + ")";
-        if (problem.empty() && !(run == whole)) problem = "the replies depend on how the input was split: " + how;
-        return problem.empty();
-    };
-    auto whole = split::for_each_split(data.substr(size_bytes), feed_replies, agree, more);
-    return whole.problem.empty() ? problem : whole.problem;
+    auto c = split::check_splits(data, feed_replies, "the replies depend", std::move(more));
+    return c ? c->problem : "";
 }
 
 }  // namespace fuzz
