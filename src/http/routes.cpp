@@ -12,9 +12,22 @@ namespace {
 
 namespace urls = boost::urls;
 
-// What may stand unencoded in an origin-form target (RFC 3986 3.3 and 3.4), and '%', whose escapes the parser
+// What may stand unencoded in an origin-form target (RFC 3986 3.3 and 3.4), besides '%', whose escapes the parser
 // checks. Anything else a client sent as it is (Beast passes all but spaces and controls) is encoded first.
-constexpr urls::grammar::lut_chars as_sent = urls::pchars + "/?%";
+constexpr urls::grammar::lut_chars as_sent = urls::pchars + "/?";
+
+// The target with every byte that may not stand unencoded percent-encoded, its '%' escapes kept as they are
+// (Boost.URL's encode requires a character set without '%': each piece between two '%' is encoded alone).
+std::string encode_as_sent(std::string_view text) {
+    std::string out;
+    bool first = true;
+    for (auto piece : std::views::split(text, '%')) {
+        if (!first) out += '%';
+        first = false;
+        out += urls::encode(std::string_view(piece.begin(), piece.end()), as_sent);
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -34,7 +47,7 @@ std::optional<target> parse_target(std::string_view text, bool plus_is_space) {
     auto url = urls::parse_origin_form(text);
     std::string encoded;
     if (!url) {
-        encoded = urls::encode(text, as_sent);
+        encoded = encode_as_sent(text);
         url = urls::parse_origin_form(encoded);
     }
     if (!url) return std::nullopt;
