@@ -27,6 +27,9 @@ test_packages=(
   # the fleet test: three sinks behind a real HAProxy (send-proxy-v2, health checks on /readyz), scraped by a
   # real Prometheus (README's per-flow queries across the fleet)
   haproxy prometheus
+  # the fuzz stage (tests/fuzz/run.sh): clang's libFuzzer and the sanitizers' run-time libraries, which clang only
+  # recommends
+  clang libclang-rt-14-dev
   # an HTTP client other than Python's, for the HTTP error answers (tests/integration/test_http_errors.py)
   curl
   # the page test: headless Chromium driven by playwright-core (npm comes with NodeSource's nodejs, or as

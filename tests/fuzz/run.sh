@@ -7,7 +7,8 @@
 #       reply    the client-reply parser      fault    the --fault rule parser
 #       users    the --auth-users file        flowkey  the header reader and the flow-key extractors
 #       http     HTTP requests and routing    mime     the MIME viewer (GMime, libxml2)
-#   tests/fuzz/run.sh all [SECONDS]      every target in turn, SECONDS each; fails if any fails
+#   tests/fuzz/run.sh all [SECONDS]      every target in turn, SECONDS each, ending `fuzz: N passed, N failed`
+#                                        (a target passes when it builds and finds nothing); fails if any fails
 # A crash leaves tests/fuzz/TARGET-crash-*: move it into tests/fuzz/corpus/TARGET/ with a telling name so that the
 # unit tests (test_fuzz_replay.cpp) replay it forever after.
 set -euo pipefail
@@ -18,7 +19,10 @@ if [[ ${1:-} =~ ^[a-z_]+$ ]]; then target=$1; shift; fi
 seconds=${1:-60}
 if [ "$target" = all ]; then
   failed=()
-  for t in "${targets[@]}"; do "$0" "$t" "$seconds" || failed+=("$t"); done
+  for t in "${targets[@]}"; do
+    if "$0" "$t" "$seconds"; then echo "fuzz target $t: passed"; else echo "fuzz target $t: FAILED"; failed+=("$t"); fi
+  done
+  echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
   [ ${#failed[@]} -eq 0 ] || { echo "run.sh: failed: ${failed[*]}" >&2; exit 1; }
   exit 0
 fi

@@ -12,11 +12,12 @@ import threading
 import time
 
 from parsers import parse_kv, parse_totals
+from sanitizers import scaled
 
 BINARY: str | None = None  # set by run.py (--binary)
 
-START_TIMEOUT = 10.0  # seconds until the daemon logs msg=started
-STOP_TIMEOUT = 20.0  # seconds until the daemon exits after a signal
+START_TIMEOUT = scaled(10.0)  # seconds until the daemon logs msg=started
+STOP_TIMEOUT = scaled(20.0)  # seconds until the daemon exits after a signal
 
 _live: set[subprocess.Popen] = set()  # every process started here and not yet reaped
 _live_lock = threading.Lock()

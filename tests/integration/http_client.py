@@ -8,7 +8,9 @@ import re
 import time
 import urllib.parse
 
-HTTP_TIMEOUT = 10.0  # seconds for one HTTP exchange (wait requests add their own timeout)
+from sanitizers import scaled
+
+HTTP_TIMEOUT = scaled(10.0)  # seconds for one HTTP exchange (wait requests add their own timeout)
 
 
 class Response:

@@ -8,8 +8,9 @@ import time
 import daemon
 from daemon_test import DaemonTest
 from parsers import parse_kv
+from sanitizers import scaled
 
-RUN_TIMEOUT = 60  # seconds for one loadgen run
+RUN_TIMEOUT = scaled(60)  # seconds for one loadgen run
 
 
 def loadgen_binary() -> str:

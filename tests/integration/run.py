@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Runs every integration test (tests/integration/test_*.py) sequentially against the real daemon and ends with
 exactly one line `integration: N passed, N failed` (N = test cases). Exit code 0 only if none failed.
-Standard library only. Usage: run.py --binary build/smtp-blackhole [-k SUBSTRING]"""
+Standard library only. Usage: run.py --binary build/smtp-blackhole [-k SUBSTRING]...
+Under a sanitizer whose options name a log_path (scripts/test.sh's asan and tsan stages), a report any process
+wrote there during a test fails that test and is printed with it."""
 import argparse
 import faulthandler
 import os
@@ -10,8 +12,11 @@ import threading
 import time
 import unittest
 
+import sanitizers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUITE_LIMIT = 300  # seconds: a hung suite dumps its stacks, kills its daemons and reports the hang as a failure
+# seconds: a hung suite dumps its stacks, kills its daemons and reports the hang as a failure
+SUITE_LIMIT = sanitizers.scaled(300)
 
 
 def iter_tests(suite):
@@ -35,6 +40,12 @@ class Result(unittest.TextTestResult):
         super().startTest(test)
 
     def stopTest(self, test):
+        reports = sanitizers.new_reports()
+        if reports:
+            try:
+                raise AssertionError('sanitizer report(s):\n' + reports)
+            except AssertionError:
+                self.addFailure(test, sys.exc_info())
         super().stopTest(test)
         if self.showAll:
             self.stream.writeln(f'    ({time.monotonic() - self._t0:.2f}s)')
@@ -68,7 +79,8 @@ class Result(unittest.TextTestResult):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--binary', required=True, help='path of the smtp-blackhole binary')
-    ap.add_argument('-k', dest='pattern', default=None, help='run only tests whose id contains this')
+    ap.add_argument('-k', dest='patterns', action='append', default=[],
+                    help='run only tests whose id contains this (repeated: any of them)')
     args = ap.parse_args()
 
     binary = os.path.abspath(args.binary)
@@ -79,8 +91,8 @@ def main() -> int:
     loader = unittest.TestLoader()
     suite = loader.discover(HERE, pattern='test_*.py', top_level_dir=HERE)
     tests = list(iter_tests(suite))
-    if args.pattern:
-        tests = [t for t in tests if args.pattern in t.id()]
+    if args.patterns:
+        tests = [t for t in tests if any(p in t.id() for p in args.patterns)]
     suite = unittest.TestSuite(tests)
 
     if not os.access(binary, os.X_OK):
@@ -117,6 +129,11 @@ def main() -> int:
     total = result.testsRun
     failed = len(failed_ids)
     passed = total - failed
+    late = sanitizers.new_reports()
+    if late:  # written after the last test ended: no test to blame, still a failure
+        print(f'sanitizer report(s) after the last test:\n{late}')
+        result.bad.append(('(after the last test)', 'SANITIZER REPORT'))
+        failed += 1
     print(f'--- {time.monotonic() - t0:.1f}s')
     for t, why in result.bad:
         print(f'{why}: {t}')
