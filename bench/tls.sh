@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # TLS benchmark for smtp-blackhole: what TLS costs the server, side by side in one run (a full run takes about
-# 2.5 minutes, --quick about 40 s).
+# 3 minutes, --quick about 45 s).
 #
+# 0. The TLS floor: bench/tls_floor.cpp (compiled with g++ -O2 on every run) measures what OpenSSL itself costs,
+#    client and server in one process over a memory BIO pair, no sockets: CPU per handshake on each side (TLS 1.2
+#    full, resumed by ticket and by session id; TLS 1.3 full and resumed by ticket), SSL_new to SSL_free, and per
+#    pipelined 1 KiB SMTP message over an established session. Pinned to the server core. Parts 1 to 3 are
+#    compared with it: the daemon's TLS cost over OpenSSL's own, and for each STARTTLS shape the ceiling the floor
+#    leaves on this machine (its cores over the CPU a message needs: plaintext's, both sides, plus OpenSSL's).
 # 1. Handshakes, the daemon (--threads 1) against `openssl s_server -www`, both on the same self-signed P-256
 #    key and certificate made at start, each server alone and pinned to one core (`taskset`), the client on
 #    another core when there are two. OpenSSL's `openssl s_time` (time-bounded with -time) drives both:
@@ -21,8 +27,10 @@
 #    version. The daemon's tls_resumed must equal the generator's.
 # 3. STARTTLS shapes: the daemon with its default threads, the generator with --threads 2, 50 connections,
 #    --pipelining, 1 KiB, for --messages-per-connection 1, 10, 100 and 0 (never closed), each in plaintext,
-#    --starttls (resumption on, the generator's default) and --starttls --tls-resume off. Per row: messages/s,
-#    messages per minute and the ratio to plaintext of the same shape.
+#    --starttls (resumption on, the generator's default, TLS 1.3), --starttls --tls-version 1.2 (resumed by
+#    tickets) and --starttls --tls-resume off. Per row: messages/s, messages per minute, the ratio to plaintext of
+#    the same shape, messages per CPU-second of the daemon and the generator together (the generator's `cpu_s`),
+#    and the ceiling from part 0.
 # Rows 2 and 3 run the daemon with --sample-rate 0.01 and are bounded by --duration and a message count; each
 # row's daemon transactions must equal the generator's accepted messages, with TLS handshakes and resumed
 # handshakes equal on both sides. Every row has a freshly started server, alone on 127.0.0.1.
@@ -56,10 +64,10 @@ profile=${flag[--profile]:-0}
 # py_s: seconds per Python handshake row. one_s / shape_s: the generator's --duration in parts 2 and 3,
 # one_max / shape_max: its --messages there (the bound when the machine is faster than expected).
 if ((quick)); then
-    stime_s=1 py_s=0.5 one_s=0.5 shape_s=1 one_max=20000 shape_max=400000
+    stime_s=1 py_s=0.5 one_s=0.5 shape_s=1 one_max=20000 shape_max=400000 floor_s=0.3
     budget=90           # seconds for the whole run, client timeouts included (a bound, not a target)
 else
-    stime_s=6 py_s=4 one_s=4 shape_s=3 one_max=200000 shape_max=4000000
+    stime_s=6 py_s=4 one_s=4 shape_s=3 one_max=200000 shape_max=4000000 floor_s=2
     budget=420
 fi
 shape_per_conn=(1 10 100 0)
@@ -67,7 +75,7 @@ shape_conns=50
 client_timeout=60       # upper bound for one client run (also capped by what is left of the budget)
 
 if ((profile)) && ! command -v perf >/dev/null; then echo "tls.sh: --profile needs perf" >&2; exit 1; fi
-bench_setup smtp-tls-bench "$LG" openssl python3 taskset timeout
+bench_setup smtp-tls-bench "$LG" openssl python3 taskset timeout g++
 deadline=$((SECONDS + budget))
 
 # The cores: servers run on the first core this script may use, pinned clients on the second (when there is
@@ -142,12 +150,13 @@ tsv_row() {
     (IFS=$'\t'; echo "$*") >>"$file"
 }
 
+floor_rows=$work/tls_floor.tsv
 hs_rows=$work/handshakes.tsv
 lg_rows=$work/loadgen.tsv
 tsv_row "$hs_rows" server client proto kind connections client_resumed wall_ns cpu_ticks srv_ok srv_failed \
     srv_resumed client_errors first_error
 tsv_row "$lg_rows" part mode per_conn conns sent accepted lost connections handshakes resumed client_errors \
-    wall_ns cpu_ticks srv_tx srv_ok srv_failed srv_resumed first_error
+    wall_ns client_cpu_us cpu_ticks srv_tx srv_ok srv_failed srv_resumed first_error
 
 # s_time against $sport, pinned to the client core: $1 proto (1.2|1.3), $2 kind (full|resumed), $3 its -time.
 s_time_client() {
@@ -224,14 +233,15 @@ run_loadgen() {
     lg_client "$part" "$per_conn" --connections "$conns" "$@" || rc=$?
     c1=$(cpu_ticks "$server_pid")
     stop_daemon
-    local sent accepted lost made handshakes resumed errors wall first_error
+    local sent accepted lost made handshakes resumed errors wall client_cpu first_error
     if ! fields=$(python3 "$HELPER" lg-fields "$work/lg.json" "$rc" "$work/lg.err"); then
-        fields=$(printf '0\t0\t0\t0\t0\t0\t1\t0\tno JSON report (exit %s): %s' "$rc" \
+        fields=$(printf '0\t0\t0\t0\t0\t0\t1\t0\t0\tno JSON report (exit %s): %s' "$rc" \
             "$(head -n1 "$work/lg.err" | tr '\t' ' ')")
     fi
-    IFS=$'\t' read -r sent accepted lost made handshakes resumed errors wall first_error <<<"$fields"
+    IFS=$'\t' read -r sent accepted lost made handshakes resumed errors wall client_cpu first_error <<<"$fields"
     tsv_row "$lg_rows" "$part" "$mode" "$per_conn" "$conns" "$sent" "$accepted" "$lost" "$made" "$handshakes" \
-        "$resumed" "$errors" "$wall" "$((c1 - c0))" "$srv_tx" "$srv_ok" "$srv_failed" "$srv_resumed" "$first_error"
+        "$resumed" "$errors" "$wall" "$client_cpu" "$((c1 - c0))" "$srv_tx" "$srv_ok" "$srv_failed" "$srv_resumed" \
+        "$first_error"
     printf '  %-16s %3s msg/conn  %6d accepted, %5d handshakes (%5d resumed)  %5.2f s  server: %6d transactions,' \
         "$mode" "$per_conn" "$accepted" "$handshakes" "$resumed" "$((wall / 1000000))e-3" "$srv_tx" >&2
     printf ' %5d handshakes (%5d resumed), %3d CPU ticks\n' "$srv_ok" "$srv_resumed" "$((c1 - c0))" >&2
@@ -253,6 +263,11 @@ for server in blackhole s_server; do
     stop_daemon
     negotiated+=(--meta "negotiated_$server=$line")
 done
+
+echo "0. the TLS floor (bench/tls_floor.cpp, ${floor_s} s of CPU per case, core $server_core)" >&2
+g++ -std=c++20 -O2 -Wall -Wextra "$ROOT/bench/tls_floor.cpp" -o "$work/tls_floor" -lssl -lcrypto
+taskset -c "$server_core" "$work/tls_floor" "$work/cert.pem" "$work/key.pem" "$floor_s" >"$floor_rows"
+column -t <"$floor_rows" | sed 's/^/  /' >&2
 
 echo "1. handshakes (s_time -time $stime_s, Python $py_s s per row; servers on core $server_core," \
     "clients on core ${client_core:-any})" >&2
@@ -280,6 +295,7 @@ shape=(--threads 2 --pipelining --duration "${shape_s}s" --messages "$shape_max"
 for per_conn in "${shape_per_conn[@]}"; do
     run_loadgen shapes plain "$per_conn" "$shape_conns" "${shape[@]}"
     run_loadgen shapes starttls:ticket "$per_conn" "$shape_conns" "${shape[@]}" --starttls
+    run_loadgen shapes starttls1.2:ticket "$per_conn" "$shape_conns" "${shape[@]}" --starttls --tls-version 1.2
     run_loadgen shapes starttls:off "$per_conn" "$shape_conns" "${shape[@]}" --starttls --tls-resume off
 done
 
@@ -317,7 +333,7 @@ if ((profile)); then
     profile_run "one message per connection over TLS 1.3 with tickets (load generator)" one
 fi
 
-bench_report tls python3 "$HELPER" report "$hs_rows" "$lg_rows" \
+bench_report tls python3 "$HELPER" report "$floor_rows" "$hs_rows" "$lg_rows" \
     --meta "openssl=$(openssl version | cut -d' ' -f1-2)" \
     --meta "python=$(python3 -c 'import platform; print(platform.python_version())')" \
     "${negotiated[@]}" \
@@ -325,6 +341,7 @@ bench_report tls python3 "$HELPER" report "$hs_rows" "$lg_rows" \
     --meta "stime_seconds=$stime_s" \
     --meta "one_seconds=$one_s" \
     --meta "shape_seconds=$shape_s" \
+    --meta "floor_seconds=$floor_s" \
     "${profiles[@]}"
 # Exit status 1 when a count does not match or a client failed; the report is printed either way.
-python3 "$HELPER" check "$hs_rows" "$lg_rows"
+python3 "$HELPER" check "$floor_rows" "$hs_rows" "$lg_rows"

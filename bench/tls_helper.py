@@ -8,9 +8,10 @@
   tls_helper.py lg-fields REPORT.json EXIT_STATUS STDERR_FILE
       The figures of one smtp-blackhole-loadgen --json report as one tab-separated line: sent, accepted, lost,
       connections, tls_handshakes, tls_resumed, errors (refused messages and every kind of error, at least 1
-      when the generator's exit status was not 0), wall_ns, first_error. Exit status 1 when there is no report.
-  tls_helper.py report HANDSHAKES.tsv LOADGEN.tsv [--meta key=value]... [--out FILE]
-  tls_helper.py check HANDSHAKES.tsv LOADGEN.tsv
+      when the generator's exit status was not 0), wall_ns, client_cpu_us (the generator's own CPU), first_error.
+      Exit status 1 when there is no report.
+  tls_helper.py report FLOOR.tsv HANDSHAKES.tsv LOADGEN.tsv [--meta key=value]... [--out FILE]
+  tls_helper.py check FLOOR.tsv HANDSHAKES.tsv LOADGEN.tsv
       The markdown report; or no output and exit status 1 when a count does not match (see problems()).
 """
 import argparse
@@ -81,7 +82,7 @@ def cmd_lg_fields(a):
         with open(a.stderr, errors="replace") as f:
             errors, first_error = 1, f"exit status {a.status}: {f.readline()}"
     print(j["sent"], j["accepted"], j["lost"], j["connections"], j["tls_handshakes"], j["tls_resumed"], errors,
-          round(j["elapsed_s"] * 1e9), one_line(first_error), sep="\t")
+          round(j["elapsed_s"] * 1e9), round(j["cpu_s"] * 1e6), one_line(first_error), sep="\t")
     return 0
 
 
@@ -90,7 +91,12 @@ def cmd_lg_fields(a):
 HS_INTS = ("connections", "client_resumed", "wall_ns", "cpu_ticks", "srv_ok", "srv_failed", "srv_resumed",
            "client_errors")
 LG_INTS = ("per_conn", "conns", "sent", "accepted", "lost", "connections", "handshakes", "resumed",
-           "client_errors", "wall_ns", "cpu_ticks", "srv_tx", "srv_ok", "srv_failed", "srv_resumed")
+           "client_errors", "wall_ns", "client_cpu_us", "cpu_ticks", "srv_tx", "srv_ok", "srv_failed", "srv_resumed")
+FLOOR_INTS = ("count", "resumed", "server_ns_per", "client_ns_per")
+# The cases bench/tls_floor.cpp measures: (case, proto, kind).
+FLOOR_CASES = (("handshake", "1.2", "full"), ("handshake", "1.2", "ticket"), ("handshake", "1.2", "id"),
+               ("handshake", "1.3", "full"), ("handshake", "1.3", "ticket"), ("message", "1.2", "1KiB"),
+               ("message", "1.3", "1KiB"))
 SERVERS = {"blackhole": "smtp-blackhole", "s_server": "`s_server`"}
 CLIENTS = {"s_time": "`s_time`", "python": "Python"}
 
@@ -150,8 +156,20 @@ def lg_problems(r):
     return out
 
 
-def problems(hs, lg):
+def floor_problems(floor):
     out = []
+    seen = {(r["case"], r["proto"], r["kind"]): r for r in floor}
+    for key in FLOOR_CASES:
+        r = seen.get(key)
+        if r is None or r["count"] == 0:
+            out.append(f"TLS floor: no {' '.join(key)} measured")
+        elif key[0] == "handshake" and r["resumed"] != (0 if key[2] == "full" else r["count"]):
+            out.append(f"TLS floor: {' '.join(key)}: {r['resumed']} of {r['count']} handshakes resumed")
+    return out
+
+
+def problems(floor, hs, lg):
+    out = floor_problems(floor)
     for r in hs:
         where = f"handshakes, {r['server']} {r['client']} TLS {r['proto']} {r['kind']}"
         out.extend(f"{where}: {p}" for p in hs_problems(r))
@@ -182,7 +200,45 @@ def per_minute(per_s):
     return f"{m / 1e6:.2f} M" if m >= 1e6 else f"{m / 1e3:,.0f} k"
 
 
-def hs_lines(hs, clk, meta):
+FLOOR_KINDS = {"full": "full", "ticket": "resumed (ticket)", "id": "resumed (session id)", "1KiB": "one message"}
+
+
+def floor_us(floor):
+    """{(case, proto, kind): (server µs, client µs)} of bench/tls_floor.cpp's rows."""
+    return {(r["case"], r["proto"], r["kind"]): (r["server_ns_per"] / 1e3, r["client_ns_per"] / 1e3) for r in floor}
+
+
+def floor_lines(floor, meta):
+    """Part 0: what OpenSSL itself costs per handshake and per message, each side."""
+    us = floor_us(floor)
+    L = [
+        "## 0. The TLS floor: OpenSSL's own cost",
+        "",
+        "`bench/tls_floor.cpp` (g++ -O2): a client and a server in one process and one thread, joined by a memory "
+        f"BIO pair, no sockets, no event loop, no SMTP; each case for {meta.get('floor_seconds', '?')} s of CPU on "
+        "the server core. A handshake row is one connection: SSL_new, the handshake, a greeting the server writes "
+        "and the client reads (a TLS 1.3 client takes its ticket then), both close_notify alerts, SSL_free; the "
+        "server as the daemon sets it up (a session cache, one TLS 1.3 ticket per handshake), the client keeping "
+        "the newest session it was given, as the load generator does. A message row is one pipelined 1 KiB SMTP "
+        "message over an established session (MAIL, RCPT and DATA in one record, the three replies in one, the "
+        "body, its 250). CPU per side is the thread's CPU clock around that side's OpenSSL calls. No server "
+        "built on OpenSSL 3.0 can cost less; parts 1 to 3 are measured against it.",
+        "",
+        "| TLS | case | count | server CPU µs | client CPU µs | server: full / this | client: full / this |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in floor:
+        key = (r["case"], r["proto"], r["kind"])
+        s, c = us[key]
+        full = us.get(("handshake", r["proto"], "full"))
+        resumed = r["case"] == "handshake" and r["kind"] != "full"
+        L.append("| " + " | ".join([
+            r["proto"], FLOOR_KINDS.get(r["kind"], r["kind"]), f"{r['count']:,}", fmt(s), fmt(c),
+            cheaper(full[0], s) if resumed and full else "", cheaper(full[1], c) if resumed and full else ""]) + " |")
+    return L + [""]
+
+
+def hs_lines(hs, clk, meta, floor):
     """Part 1: smtp-blackhole against s_server, the resumption ratios, and every handshake row."""
     us = {(r["server"], r["client"], r["proto"], r["kind"]): cpu_us(r, r["connections"], clk) for r in hs}
     L = [
@@ -210,6 +266,12 @@ def hs_lines(hs, clk, meta):
             resumed = us[(server, client, proto, "resumed")]
             L.append(f"| {SERVERS[server]} | {CLIENTS[client]} | {proto} | {fmt(full)} | {fmt(resumed)} "
                      f"| {cheaper(full, resumed)} |")
+    fl = floor_us(floor)
+    for proto in ("1.2", "1.3"):
+        full, resumed = fl.get(("handshake", proto, "full")), fl.get(("handshake", proto, "ticket"))
+        if full and resumed:
+            L.append(f"| OpenSSL alone (part 0, server side) | its own client | {proto} | {fmt(full[0])} "
+                     f"| {fmt(resumed[0])} | {cheaper(full[0], resumed[0])} |")
     L += ["", "`s_time` cannot resume TLS 1.3 (it never reads the session tickets a TLS 1.3 server sends after the "
           "handshake), so TLS 1.3 resumption is measured on the daemon only: by the Python client here, by the load "
           "generator in part 2.", "",
@@ -244,10 +306,11 @@ MODES = {"plain": ("plaintext", ""), "off": ("full", "`--tls-resume off`"), "tic
          "id": ("resumed", "session id")}
 
 
-def one_lines(rows, clk):
+def one_lines(rows, clk, floor):
     """Part 2: one message per connection through the load generator, TLS 1.3 and 1.2, full and resumed."""
     us = {r["mode"]: cpu_us(r, r["connections"], clk) for r in rows}
     plain = us.get("plain")
+    fl = floor_us(floor)
     L = [
         "## 2. One message per connection (load generator)",
         "",
@@ -256,29 +319,60 @@ def one_lines(rows, clk):
         "generator on another; each connection carries one message, so a row is what a connection costs the "
         "daemon with its handshake. \"full / this\": the full handshake's row of the same version over this row, "
         "per connection (how much cheaper resumption makes a connection); \"TLS µs\": this row's µs minus "
-        "plaintext's.",
+        "plaintext's; \"OpenSSL µs\": the server side of the same handshake and one message in part 0, what "
+        "OpenSSL alone spends on it; \"TLS / OpenSSL\": what the daemon's TLS costs against that.",
         "",
         "| TLS | handshake | connections | resumed | daemon CPU µs/connection | connections/server CPU-s "
-        "| full / this | TLS µs | daemon ok / failed / resumed |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| full / this | TLS µs | OpenSSL µs | TLS / OpenSSL | daemon ok / failed / resumed |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         version, _, resume = r["mode"].partition(":")
         kind, how = MODES[resume or "plain"]
         this = us[r["mode"]]
         full = us.get(f"{version}:off")
+        tls = this - plain if resume and None not in (this, plain) else None
+        proto = version.replace("tls", "")
+        hs_floor = fl.get(("handshake", proto, "full" if resume == "off" else resume))
+        msg_floor = fl.get(("message", proto, "1KiB"))
+        openssl = hs_floor[0] + msg_floor[0] if resume and hs_floor and msg_floor else None
         L.append("| " + " | ".join([
-            version.replace("tls", "") if resume else "none", kind + (f" ({how})" if how else ""),
+            proto if resume else "none", kind + (f" ({how})" if how else ""),
             f"{r['connections']:,}", f"{r['resumed']:,}", fmt(this), fmt(per_cpu_s(r, r["connections"], clk)),
-            cheaper(full, this) if resume else "", fmt(this - plain) if resume and None not in (this, plain) else "",
+            cheaper(full, this) if resume else "", fmt(tls) if tls is not None else "",
+            fmt(openssl) if openssl else "", ratio(tls, openssl) if tls is not None and openssl else "",
             f"{r['srv_ok']:,} / {r['srv_failed']:,} / {r['srv_resumed']:,}"]) + " |")
     return L + [""]
 
 
-def shape_lines(rows, clk, meta):
-    """Part 3: STARTTLS shapes against plaintext, messages per second and per minute."""
+def both_cpu_s(r, clk):
+    """CPU seconds of the daemon and the load generator together in one row."""
+    return r["cpu_ticks"] / clk + r["client_cpu_us"] / 1e6
+
+
+def ceiling(mode, per_conn, plain_row, clk, cores, fl):
+    """The most messages per second this machine could carry in a STARTTLS shape if the daemon and the generator
+    added nothing to OpenSSL's own cost: its cores over the CPU one message needs, both sides: the plaintext
+    row's (daemon and generator), OpenSSL's records for one message, and a share of one handshake (1/per_conn;
+    none when connections are never closed). None when a figure is missing."""
+    proto = "1.2" if mode.startswith("starttls1.2") else "1.3"
+    kind = "full" if mode.endswith(":off") else "ticket"
+    hs, msg = fl.get(("handshake", proto, kind)), fl.get(("message", proto, "1KiB"))
+    if not (hs and msg and plain_row and plain_row["accepted"] and cores):
+        return None
+    per_msg = both_cpu_s(plain_row, clk) / plain_row["accepted"] + (msg[0] + msg[1]) / 1e6
+    if per_conn:
+        per_msg += (hs[0] + hs[1]) / 1e6 / per_conn
+    return cores / per_msg
+
+
+def shape_lines(rows, clk, meta, floor):
+    """Part 3: STARTTLS shapes against plaintext, messages per second and per minute, and the floor's ceiling."""
     names = {"plain": "plaintext", "starttls:ticket": "STARTTLS, resumption (ticket)",
+             "starttls1.2:ticket": "STARTTLS, TLS 1.2, resumption (ticket)",
              "starttls:off": "STARTTLS, `--tls-resume off`"}
+    fl = floor_us(floor)
+    cores = int(meta["nproc"]) if meta.get("nproc", "").isdigit() else None
     shapes, by = group(rows, lambda r: r["per_conn"], "mode")
     conns = rows[0]["conns"] if rows else "?"
     L = [
@@ -288,25 +382,34 @@ def shape_lines(rows, clk, meta):
         f"--duration {meta.get('shape_seconds', '?')}s` and `--starttls` (TLS 1.3, the highest both sides have), "
         "the daemon with its default threads and `--sample-rate 0.01`, sharing the machine's cores. msg/s is "
         "accepted messages over the generator's wall time; \"/ plaintext\" is against the plaintext row of the "
-        "same shape.",
+        "same shape; \"msg per CPU-s, both\" counts the daemon's CPU and the generator's own (`cpu_s` of its "
+        "report). \"ceiling\": what the TLS floor (part 0) leaves on this machine for that shape: its "
+        f"{cores or '?'} cores over the CPU a message needs when the daemon and the generator add nothing to "
+        "OpenSSL: the plaintext row's CPU per message (both sides) plus OpenSSL's records for one message and a "
+        "share of one handshake (both sides, the row's version and resumption; none when connections stay open).",
         "",
         "| messages per connection | client | messages | msg/s | per minute | / plaintext | msg per daemon CPU-s "
-        "| handshakes (resumed) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| msg per CPU-s, both | ceiling msg/s | ceiling per minute | msg/s / ceiling | handshakes (resumed) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for per_conn in shapes:
-        plain = [rate(r["accepted"], r["wall_ns"] / 1e9) for r in by[per_conn].get("plain", [])]
+        plain_rows = by[per_conn].get("plain", [])
+        plain = [rate(r["accepted"], r["wall_ns"] / 1e9) for r in plain_rows]
         for mode, rs in by[per_conn].items():
             for r in rs:
                 mps = rate(r["accepted"], r["wall_ns"] / 1e9)
+                top = (ceiling(mode, per_conn, plain_rows[0] if plain_rows else None, clk, cores, fl)
+                       if mode != "plain" else None)
                 L.append("| " + " | ".join([
                     str(per_conn) if per_conn else "0 (never closed)", names.get(mode, mode), f"{r['accepted']:,}",
                     fmt(mps), per_minute(mps), ratio(mps, plain[0], "") if plain else "n/a",
-                    fmt(per_cpu_s(r, r["accepted"], clk)), f"{r['handshakes']:,} ({r['resumed']:,})"]) + " |")
+                    fmt(per_cpu_s(r, r["accepted"], clk)), fmt(rate(r["accepted"], both_cpu_s(r, clk))),
+                    fmt(top) if top else "", per_minute(top) if top else "", ratio(mps, top, "") if top else "",
+                    f"{r['handshakes']:,} ({r['resumed']:,})"]) + " |")
     return L + [""]
 
 
-def render(hs, lg, meta):
+def render(floor, hs, lg, meta):
     clk = clk_tck(meta)
     L = [
         f"# smtp-blackhole TLS benchmark ({meta.get('mode', 'full')} run)",
@@ -322,11 +425,12 @@ def render(hs, lg, meta):
         f"- server CPU: utime+stime of the server process from /proc/PID/stat over the client run ({clk} ticks/s)",
         "",
     ]
-    L += hs_lines(hs, clk, meta)
-    L += one_lines([r for r in lg if r["part"] == "one"], clk)
-    L += shape_lines([r for r in lg if r["part"] == "shapes"], clk, meta)
+    L += floor_lines(floor, meta)
+    L += hs_lines(hs, clk, meta, floor)
+    L += one_lines([r for r in lg if r["part"] == "one"], clk, floor)
+    L += shape_lines([r for r in lg if r["part"] == "shapes"], clk, meta, floor)
     msgs = sum(r["accepted"] for r in lg)
-    L += outcome_lines(problems(hs, lg), "Counts: handshake rows match the clients' connection counts and resumed "
+    L += outcome_lines(problems(floor, hs, lg), "Counts: the TLS floor measured every case, handshake rows match the clients' connection counts and resumed "
                        "rows really resumed (the client's count, and the daemon's); in every load generator row the "
                        "daemon's transactions, TLS handshakes and resumed handshakes equal the generator's "
                        f"({msgs:,} messages in all), with none lost, refused or failed.")
@@ -340,9 +444,10 @@ def render(hs, lg, meta):
 
 
 def cmd_report(a, check):
+    floor = load_rows(a.floor, FLOOR_INTS)
     hs = load_rows(a.handshakes, HS_INTS)
     lg = load_rows(a.loadgen, LG_INTS)
-    return finish(check, lambda: problems(hs, lg), lambda meta: render(hs, lg, meta), bool(hs or lg),
+    return finish(check, lambda: problems(floor, hs, lg), lambda meta: render(floor, hs, lg, meta), bool(hs or lg),
                   a.meta, a.out, who="tls bench")
 
 
@@ -361,6 +466,7 @@ def main():
     f.add_argument("stderr")
     for name in ("report", "check"):
         r = sub.add_parser(name)
+        r.add_argument("floor")
         r.add_argument("handshakes")
         r.add_argument("loadgen")
         r.add_argument("--meta", action="append", default=[])

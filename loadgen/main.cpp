@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <csignal>
+#include <sys/resource.h>
 #include <cstdio>
 #include <thread>
 
@@ -132,6 +133,10 @@ int run(const plan& p) {
     std::vector<const thread_stats*> stats;
     for (auto& w : ws) stats.push_back(&w->stats());
     report r = merge(p, stats, elapsed);
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) == 0)
+        r.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     int code = 0;
     if (!p.verify.empty()) {
         r.verified = true;

@@ -99,6 +99,7 @@ std::string render_text(const plan& p, const report& r) {
                     " connections=" + std::to_string(p.connections) + " size=" + std::to_string(p.size) +
                     " recipients=" + std::to_string(p.recipients) + "\n";
     s += "elapsed_s        " + fixed(r.elapsed_s, 3) + "\n";
+    s += "cpu_s            " + fixed(r.cpu_s, 3) + "\n";
     s += "sent             " + std::to_string(r.sent) + "\n";
     s += "accepted         " + std::to_string(r.accepted) + "\n";
     s += "refused          " + std::to_string(r.refused);
@@ -136,6 +137,7 @@ std::string render_json(const plan& p, const report& r) {
     o["size"] = p.size;
     o["recipients"] = p.recipients;
     o["elapsed_s"] = rounded(r.elapsed_s, 3);
+    o["cpu_s"] = rounded(r.cpu_s, 3);
     o["sent"] = r.sent;
     o["accepted"] = r.accepted;
     o["refused"] = r.refused;

@@ -12,6 +12,7 @@ namespace loadgen {
 
 struct report {
     double elapsed_s = 0;
+    double cpu_s = 0;  // the generator's own CPU time (user + system, every thread) until the end of the run
     std::uint64_t sent = 0, accepted = 0, refused = 0, lost = 0, retried = 0, retried_lost = 0;
     std::uint64_t connections = 0, tls_handshakes = 0, tls_resumed = 0;
     std::uint64_t connect_errors = 0, tls_errors = 0, conn_errors = 0, protocol_errors = 0;

@@ -142,6 +142,10 @@ class TestLoadgen(LoadgenTest):
         self.assertGreaterEqual(elapsed, 1.9)
         self.assertLess(elapsed, 3.5, f'{elapsed}s for --duration 2')
         self.assertGreaterEqual(r['elapsed_s'], 2.0)
+        # Its own CPU: some (it sent messages for 2 s), and no more than its one thread can use in the wall time
+        # it reports plus its set-up.
+        self.assertGreater(r['cpu_s'], 0.0)
+        self.assertLessEqual(r['cpu_s'], r['elapsed_s'] + 0.5)
         t = self.stop(d)
         self.assertEqual(t['transactions'], r['accepted'])
 
