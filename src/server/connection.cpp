@@ -15,11 +15,8 @@
 namespace server {
 namespace {
 
-// Whether the socket's peer is in one of the networks (false if the socket has already failed).
-bool trusted(const tcp::socket& s, const std::vector<proxy::cidr>& from) {
-    boost::system::error_code ec;
-    auto ep = s.remote_endpoint(ec);
-    if (ec) return false;
+// Whether the peer is in one of the networks.
+bool trusted(const tcp::endpoint& ep, const std::vector<proxy::cidr>& from) {
     const auto a = ep.address();
     const auto peer =
         a.is_v4() ? proxy::address::v4(a.to_v4().to_bytes()) : proxy::address::v6(a.to_v6().to_bytes());
@@ -36,17 +33,14 @@ std::size_t tls_failure(const boost::system::error_code& ec, SSL* ssl) {
 
 }  // namespace
 
-std::string peer_name(const tcp::socket& s) {
-    boost::system::error_code ec;
-    auto ep = s.remote_endpoint(ec);
-    if (ec) return {};
+std::string peer_name(const tcp::endpoint& ep) {
     auto a = ep.address().to_string();
     if (ep.address().is_v6()) a = "[" + a + "]";
     return a + ":" + std::to_string(ep.port());
 }
 
-connection::connection(worker& w, tcp::socket s, std::uint64_t id, bool implicit_tls)
-    : w_(w), socket_(std::move(s)), sink_(w.common().hub, w.common().faults, w.index(), peer_name(socket_), id),
+connection::connection(worker& w, tcp::socket s, const tcp::endpoint& peer, std::uint64_t id, bool implicit_tls)
+    : w_(w), socket_(std::move(s)), peer_(peer), sink_(w.common().hub, w.common().faults, w.index(), peer_name(peer), id),
       session_(w.common().profile, sink_, id), timer_(w.context()), implicit_tls_(implicit_tls) {
     w_.attach(*this);
 }
@@ -59,7 +53,7 @@ void connection::start() {
     touch();
     const auto& cfg = w_.common().cfg;
     if (!cfg.proxy_from.empty()) {
-        if (!trusted(socket_, cfg.proxy_from)) return proxy_reject("untrusted");
+        if (!trusted(peer_, cfg.proxy_from)) return proxy_reject("untrusted");
         proxy_ = std::make_unique<proxy::parser>();
         deadline_ = clock::now() + std::min<clock::duration>(proxy_header_time, cfg.idle_timeout);
         watch();
@@ -115,8 +109,8 @@ void connection::proxy_done() {
     if (h.has_address()) sink_.set_client(h.client());
     log::debug("proxy header", {{"session", std::to_string(session_.id())},
                                 {"version", std::to_string(h.version)},
-                                {"client", h.has_address() ? h.client() : peer_name(socket_)},
-                                {"peer", peer_name(socket_)}});
+                                {"client", h.has_address() ? h.client() : peer_name(peer_)},
+                                {"peer", peer_name(peer_)}});
     proxy_.reset();
     buf_.reset();  // the session's reads start as on a connection without a header (see on_delay)
     cap_ = len_ = 0;
@@ -130,7 +124,7 @@ void connection::proxy_done() {
 void connection::proxy_reject(std::string_view reason) {
     w_.counters().proxy_rejected[sink::proxy_rejection_index(reason)].add();
     log::debug("proxy header refused",
-               {{"session", std::to_string(session_.id())}, {"reason", reason}, {"peer", peer_name(socket_)}});
+               {{"session", std::to_string(session_.id())}, {"reason", reason}, {"peer", peer_name(peer_)}});
     char scratch[512];
     error_code ec;
     socket_.receive(boost::asio::buffer(scratch), 0, ec);

@@ -31,13 +31,14 @@ inline constexpr std::chrono::seconds timeout_reply_time{5};
 // sends it with the connection's first bytes; a client that waits for a greeting never sends one.
 inline constexpr std::chrono::seconds proxy_header_time{5};
 
-// "127.0.0.1:54321" or "[::1]:54321" of the client; "" if the socket has already failed.
-std::string peer_name(const tcp::socket& s);
+// "127.0.0.1:54321" or "[::1]:54321".
+std::string peer_name(const tcp::endpoint& ep);
 
 class connection final : public connection_base, public std::enable_shared_from_this<connection> {
 public:
-    // `implicit_tls`: an --smtps-listen port (RFC 8314): the handshake comes before the greeting.
-    connection(worker& w, tcp::socket s, std::uint64_t id, bool implicit_tls);
+    // `peer`: the client's address as accept() gave it (no getpeername per connection). `implicit_tls`: an
+    // --smtps-listen port (RFC 8314): the handshake comes before the greeting.
+    connection(worker& w, tcp::socket s, const tcp::endpoint& peer, std::uint64_t id, bool implicit_tls);
     ~connection() override;
 
     void start();
@@ -74,6 +75,7 @@ private:
 
     worker& w_;
     tcp::socket socket_;
+    tcp::endpoint peer_;  // the client's TCP address (the PROXY header's client, if any, is the sink's)
     std::unique_ptr<tls_stream> tls_;  // set once TLS starts
     std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // kept alive for this connection (SIGHUP may swap it)
     fault::connection_observer sink_;

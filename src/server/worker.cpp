@@ -38,6 +38,10 @@ std::unique_ptr<tcp::acceptor> open_acceptor(asio::io_context& ctx, const tcp::e
 }
 
 void worker::adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls) {
+    // Linux gives an accepted socket the listener's TCP_NODELAY: set once here rather than once per connection.
+    // (Replies go out in one write per batch; Nagle would only hold back the next batch.)
+    boost::system::error_code ignored;
+    a->set_option(tcp::no_delay(true), ignored);
     listeners_.push_back(std::make_unique<listener>(std::move(a), implicit_tls));
 }
 
@@ -48,7 +52,7 @@ void worker::start_accepting() {
 void worker::run() { ctx_.run(); }
 
 void worker::accept(listener& l) {
-    l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket s) {
+    l.acceptor.async_accept(l.peer, [this, &l](const boost::system::error_code& ec, tcp::socket s) {
         on_accept(l, ec, std::move(s));
     });
 }
@@ -69,6 +73,7 @@ void worker::on_accept(listener& l, const boost::system::error_code& ec, tcp::so
         log::debug("accept failed", {{"error", ec.message()}});
         return accept(l);
     }
+    const tcp::endpoint peer = l.peer;  // before the next accept, which may write l.peer at once
     accept(l);
     counters_.connections.add();
     if (s_.active.fetch_add(1, std::memory_order_relaxed) >= s_.cfg.max_connections) {
@@ -76,10 +81,9 @@ void worker::on_accept(listener& l, const boost::system::error_code& ec, tcp::so
         return refuse(s);
     }
     boost::system::error_code ignored;
-    s.set_option(tcp::no_delay(true), ignored);
     s.non_blocking(true, ignored);
     auto id = s_.next_id.fetch_add(1, std::memory_order_relaxed) + 1;
-    std::make_shared<connection>(*this, std::move(s), id, l.implicit_tls)->start();
+    std::make_shared<connection>(*this, std::move(s), peer, id, l.implicit_tls)->start();
 }
 
 // Over --max-connections: one 421 (RFC 5321 3.1), written if the socket takes it at once, and close.

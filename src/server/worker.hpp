@@ -83,6 +83,7 @@ private:
         tcp::acceptor acceptor;
         asio::steady_timer pause;  // waits out descriptor exhaustion before accepting again
         bool implicit_tls;
+        tcp::endpoint peer;  // the pending accept's client address, written by accept()
     };
     void accept(listener& l);
     void on_accept(listener& l, const boost::system::error_code& ec, tcp::socket s);
