@@ -109,37 +109,29 @@ private:
 
 }  // namespace
 
-listener::listener(boost::asio::io_context& ctx, service& s) : ctx_(ctx), service_(s) {}
+listener::listener(service& s) : service_(s) {}
 
 listener::~listener() = default;
 
-void listener::start() {
-    for (auto& a : acceptors_) accept(*a);
+void listener::adopt(std::unique_ptr<tcp::acceptor> a, net::accept_loop::report r) {
+    auto serve_it = [this](tcp::socket s, const tcp::endpoint&) { serve(std::move(s)); };
+    acceptors_.push_back(std::make_unique<net::accept_loop>(std::move(*a), std::move(serve_it), std::move(r)));
 }
 
-void listener::accept(tcp::acceptor& a) {
-    a.async_accept([this, &a](beast::error_code ec, tcp::socket s) {
-        if (stopped_ || ec == boost::asio::error::operation_aborted) return;
-        if (!ec) {
-            auto sess = std::make_shared<session>(std::move(s), service_);
-            attach(*sess);
-            sess->run();
-            return accept(a);
-        }
-        // Out of descriptors and the like: try again shortly rather than spin.
-        auto t = std::make_shared<boost::asio::steady_timer>(ctx_, std::chrono::milliseconds(100));
-        t->async_wait([this, &a, t](beast::error_code e) {
-            if (!e && !stopped_) accept(a);
-        });
-    });
+void listener::start() {
+    for (auto& a : acceptors_) a->start();
+}
+
+void listener::serve(tcp::socket s) {
+    if (stopped_) return;
+    auto sess = std::make_shared<session>(std::move(s), service_);
+    attach(*sess);
+    sess->run();
 }
 
 void listener::stop() {
     stopped_ = true;
-    for (auto& a : acceptors_) {
-        beast::error_code ec;
-        a->close(ec);
-    }
+    for (auto& a : acceptors_) a->stop();
     for (auto& s : sessions_) s.close();
 }
 

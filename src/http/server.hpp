@@ -1,12 +1,13 @@
-// The HTTP/1.1 server (Boost.Beast) of one worker's io_context: its acceptor (SO_REUSEPORT, like SMTP) and
-// its sessions, which it closes on stop. Requests go to its service (http::api or http::mailpit).
+// The HTTP/1.1 server (Boost.Beast) of one worker's io_context: its acceptors (SO_REUSEPORT, like SMTP; each
+// accepts through net::accept_loop, which pauses while descriptors run out) and its sessions, which it closes on
+// stop. Requests go to its service (http::api or http::mailpit).
 #pragma once
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/intrusive/list.hpp>
 #include <memory>
 
 #include "http/service.hpp"
+#include "net/accept_loop.hpp"
 
 namespace http {
 
@@ -19,10 +20,11 @@ public:
 
 class listener {
 public:
-    listener(boost::asio::io_context& ctx, service& s);
+    explicit listener(service& s);
     ~listener();
-    // Takes a bound, listening acceptor of this listener's io_context.
-    void adopt(std::unique_ptr<boost::asio::ip::tcp::acceptor> a) { acceptors_.push_back(std::move(a)); }
+    // Takes a bound, listening acceptor of the worker's io_context this listener runs on; `r` hears of its
+    // accept pauses.
+    void adopt(std::unique_ptr<boost::asio::ip::tcp::acceptor> a, net::accept_loop::report r);
     void start();
     // Closes the acceptors and every open session (on this listener's thread).
     void stop();
@@ -30,11 +32,10 @@ public:
     void attach(session_base& s) noexcept { sessions_.push_back(s); }
 
 private:
-    void accept(boost::asio::ip::tcp::acceptor& a);
+    void serve(boost::asio::ip::tcp::socket s);
 
-    boost::asio::io_context& ctx_;
     service& service_;
-    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+    std::vector<std::unique_ptr<net::accept_loop>> acceptors_;
     boost::intrusive::list<session_base, boost::intrusive::constant_time_size<false>> sessions_;
     bool stopped_ = false;
 };

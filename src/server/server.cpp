@@ -35,13 +35,41 @@ tcp::endpoint claim_port(const tcp::endpoint& ep) {
     return probe.local_endpoint();
 }
 
-// Binds `l` on every worker (see open_acceptor), handing each acceptor to `adopt(worker index, acceptor)`,
+namespace {
+
+// What listener `proto` on `ep` of worker `worker` logs of its accept loop: a warning when descriptors (or memory)
+// run out and one line when it accepts again, so that a long shortage is two lines, not ten a second.
+net::accept_loop::report accept_log(std::string_view proto, const tcp::endpoint& ep, std::size_t worker) {
+    struct where {
+        std::string proto, addr, worker;
+    };
+    auto w = std::make_shared<const where>(where{std::string(proto), to_string(ep), std::to_string(worker)});
+    return {
+        .paused = [w](const boost::system::error_code& ec) {
+            log::warn("accept paused", {{"proto", w->proto}, {"addr", w->addr}, {"worker", w->worker},
+                                        {"error", ec.message()}});
+        },
+        .resumed = [w](std::size_t pauses) {
+            log::info("accept resumed", {{"proto", w->proto}, {"addr", w->addr}, {"worker", w->worker},
+                                         {"pauses", std::to_string(pauses)}});
+        },
+        .failed = [w](const boost::system::error_code& ec) {
+            log::debug("accept failed", {{"proto", w->proto}, {"addr", w->addr}, {"error", ec.message()}});
+        },
+    };
+}
+
+}  // namespace
+
+// Binds `l` on every worker (see open_acceptor), handing each acceptor to `adopt(worker index, acceptor, what it
+// logs of its accept pauses)`,
 // and logs `listening PROTO ADDR:PORT` once.
 tcp::endpoint server::bind_everywhere(std::string_view proto, const listen_address& l, const acceptor_sink& adopt) {
     tcp::endpoint ep(asio::ip::make_address(l.host), l.port);
     try {
         ep = claim_port(ep);
-        for (std::size_t i = 0; i < workers_.size(); ++i) adopt(i, open_acceptor(workers_[i]->context(), ep));
+        for (std::size_t i = 0; i < workers_.size(); ++i)
+            adopt(i, open_acceptor(workers_[i]->context(), ep), accept_log(proto, ep, i));
     } catch (const boost::system::system_error& e) {
         throw std::runtime_error("cannot listen on " + to_string(ep) + ": " + e.code().message());
     }
@@ -63,7 +91,7 @@ tcp::endpoint server::share_everywhere(std::string_view proto, const systemd::pa
             if (fd < 0) throw boost::system::system_error(errno, boost::system::system_category());
             auto a = std::make_unique<tcp::acceptor>(workers_[i]->context(), protocol, fd);
             ep = a->local_endpoint();
-            adopt(i, std::move(a));
+            adopt(i, std::move(a), accept_log(proto, ep, i));
         }
     } catch (const boost::system::system_error& e) {
         throw std::runtime_error("cannot use the " + std::string(proto) + " socket systemd passed: " +
@@ -120,21 +148,22 @@ settings with_security(settings s, const smtp::authenticator* a) {
 
 // Every listener of every kind, each on every worker.
 void server::open_all_listeners(const settings& s, const std::vector<systemd::passed_socket>& passed) {
-    const auto smtp = [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), false); };
+    const auto smtp = [this](std::size_t i, auto a, auto r) { workers_[i]->adopt(std::move(a), false, std::move(r)); };
     endpoints_ = open_listeners(systemd::kind::smtp, s.smtp_listen, passed, smtp);
-    const auto smtps = [this](std::size_t i, auto a) { workers_[i]->adopt(std::move(a), true); };
+    const auto smtps = [this](std::size_t i, auto a, auto r) { workers_[i]->adopt(std::move(a), true, std::move(r)); };
     open_listeners(systemd::kind::smtps, s.smtps_listen, passed, smtps);
-    open_listeners(systemd::kind::http, s.http_listen, passed, [this](std::size_t i, auto a) {
-        http_[i]->adopt(std::move(a));
+    open_listeners(systemd::kind::http, s.http_listen, passed, [this](std::size_t i, auto a, auto r) {
+        http_[i]->adopt(std::move(a), std::move(r));
     });
     const bool mailpit_passed =
         std::any_of(passed.begin(), passed.end(), [](const auto& p) { return p.what == systemd::kind::mailpit; });
     if (!s.mailpit_listen.empty() || mailpit_passed) {
         mailpit_ = std::make_unique<http::mailpit_api>(state_.hub, state_.faults, life_);
-        for (auto& w : workers_) mailpit_http_.push_back(std::make_unique<http::listener>(w->context(), *mailpit_));
+        for (std::size_t i = 0; i < workers_.size(); ++i)
+            mailpit_http_.push_back(std::make_unique<http::listener>(*mailpit_));
     }
-    open_listeners(systemd::kind::mailpit, s.mailpit_listen, passed, [this](std::size_t i, auto a) {
-        mailpit_http_[i]->adopt(std::move(a));
+    open_listeners(systemd::kind::mailpit, s.mailpit_listen, passed, [this](std::size_t i, auto a, auto r) {
+        mailpit_http_[i]->adopt(std::move(a), std::move(r));
     });
 }
 
@@ -151,7 +180,7 @@ server::server(const settings& s, const std::vector<systemd::passed_socket>& pas
     api_ = std::make_unique<http::api>(state_.hub, state_.faults, *metrics_, http::page::index_html, life_);
     log_faults();
     for (const auto& net : s.proxy_from) log::info("PROXY header required", {{"from", net.to_string()}});
-    for (auto& w : workers_) http_.push_back(std::make_unique<http::listener>(w->context(), *api_));
+    for (std::size_t i = 0; i < workers_.size(); ++i) http_.push_back(std::make_unique<http::listener>(*api_));
     open_all_listeners(s, passed);
     state_.hub.flows.set_full_warning([](std::size_t max) {
         log::warn("flow table full: new flows are counted under _overflow", {{"max_flows", std::to_string(max)}});

@@ -38,7 +38,8 @@ private:
     void wait_for_reload();
     void log_faults() const;
     void open_all_listeners(const settings& s, const std::vector<systemd::passed_socket>& passed);
-    using acceptor_sink = std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>)>;
+    using acceptor_sink =
+        std::function<void(std::size_t, std::unique_ptr<tcp::acceptor>, net::accept_loop::report)>;
     std::vector<tcp::endpoint> open_listeners(systemd::kind k, const std::vector<listen_address>& flags,
                                               const std::vector<systemd::passed_socket>& passed,
                                               const acceptor_sink& adopt);

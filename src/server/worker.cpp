@@ -1,4 +1,5 @@
-// Accepting and owning connections on one worker thread; descriptor exhaustion and draining.
+// Accepting (through net::accept_loop, which waits out descriptor exhaustion) and owning connections on one
+// worker thread, and draining them.
 #include "server/worker.hpp"
 
 #include <sys/socket.h>
@@ -11,14 +12,7 @@
 
 namespace server {
 namespace {
-// How long to wait before accepting again when the process is out of descriptors or memory.
-constexpr std::chrono::milliseconds accept_pause{100};
 constexpr int listen_backlog = 4096;
-
-bool is_resource_shortage(const boost::system::error_code& ec) {
-    return ec == boost::asio::error::no_descriptors || ec.value() == ENFILE ||
-           ec == boost::asio::error::no_buffer_space || ec == boost::asio::error::no_memory;
-}
 }  // namespace
 
 worker::worker(shared_state& s, std::size_t index)
@@ -37,44 +31,25 @@ std::unique_ptr<tcp::acceptor> open_acceptor(asio::io_context& ctx, const tcp::e
     return a;
 }
 
-void worker::adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls) {
+void worker::adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls, net::accept_loop::report r) {
     // Linux gives an accepted socket the listener's TCP_NODELAY: set once here rather than once per connection.
     // (Replies go out in one write per batch; Nagle would only hold back the next batch.)
     boost::system::error_code ignored;
     a->set_option(tcp::no_delay(true), ignored);
-    listeners_.push_back(std::make_unique<listener>(std::move(a), implicit_tls));
+    listeners_.push_back(std::make_unique<net::accept_loop>(
+        std::move(*a),
+        [this, implicit_tls](tcp::socket s, const tcp::endpoint& peer) { on_accept(std::move(s), peer, implicit_tls); },
+        std::move(r)));
 }
 
 void worker::start_accepting() {
-    for (auto& l : listeners_) accept(*l);
+    for (auto& l : listeners_) l->start();
 }
 
 void worker::run() { ctx_.run(); }
 
-void worker::accept(listener& l) {
-    l.acceptor.async_accept(l.peer, [this, &l](const boost::system::error_code& ec, tcp::socket s) {
-        on_accept(l, ec, std::move(s));
-    });
-}
-
-void worker::on_accept(listener& l, const boost::system::error_code& ec, tcp::socket s) {
-    if (draining_ || ec == asio::error::operation_aborted) return;
-    if (ec) {
-        if (is_resource_shortage(ec)) {
-            // Out of descriptors: leave new connections in the kernel's backlog for a moment instead of
-            // spinning on a listener that stays readable.
-            log::warn("accept paused", {{"error", ec.message()}, {"worker", std::to_string(index_)}});
-            l.pause.expires_after(accept_pause);
-            l.pause.async_wait([this, &l](const boost::system::error_code& e) {
-                if (!e && !draining_) accept(l);
-            });
-            return;
-        }
-        log::debug("accept failed", {{"error", ec.message()}});
-        return accept(l);
-    }
-    const tcp::endpoint peer = l.peer;  // before the next accept, which may write l.peer at once
-    accept(l);
+void worker::on_accept(tcp::socket s, const tcp::endpoint& peer, bool implicit_tls) {
+    if (draining_) return;
     counters_.connections.add();
     if (s_.active.fetch_add(1, std::memory_order_relaxed) >= s_.cfg.max_connections) {
         s_.active.fetch_sub(1, std::memory_order_relaxed);
@@ -83,7 +58,7 @@ void worker::on_accept(listener& l, const boost::system::error_code& ec, tcp::so
     boost::system::error_code ignored;
     s.non_blocking(true, ignored);
     auto id = s_.next_id.fetch_add(1, std::memory_order_relaxed) + 1;
-    std::make_shared<connection>(*this, std::move(s), peer, id, l.implicit_tls)->start();
+    std::make_shared<connection>(*this, std::move(s), peer, id, implicit_tls)->start();
 }
 
 // Over --max-connections: one 421 (RFC 5321 3.1), written if the socket takes it at once, and close.
@@ -120,11 +95,7 @@ void worker::finish_drain() {
 void worker::drain() {
     if (draining_) return;
     draining_ = true;
-    for (auto& l : listeners_) {
-        boost::system::error_code ec;
-        l->acceptor.close(ec);
-        l->pause.cancel();
-    }
+    for (auto& l : listeners_) l->stop();
     if (open_ == 0) return finish_drain();
     // Neither drain() nor force_close() unlinks a connection at once (that happens when its last
     // handler has run), so walking the list while calling them is safe.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fault/table.hpp"
+#include "net/accept_loop.hpp"
 #include "server/settings.hpp"
 #include "sink/sink.hpp"
 #include "smtp/options.hpp"
@@ -60,8 +61,8 @@ public:
 
     asio::io_context& context() noexcept { return ctx_; }
     // Takes a bound, listening SMTP acceptor of this worker's io_context (see open_acceptor); `implicit_tls`
-    // for an --smtps-listen port.
-    void adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls);
+    // for an --smtps-listen port; `r` hears of its accept pauses.
+    void adopt(std::unique_ptr<tcp::acceptor> a, bool implicit_tls, net::accept_loop::report r);
     void start_accepting();
     // Runs the event loop until every acceptor, connection and timer of this worker is gone.
     void run();
@@ -77,16 +78,8 @@ public:
     void detach(connection_base& c) noexcept;
 
 private:
-    struct listener {
-        listener(std::unique_ptr<tcp::acceptor> a, bool tls)
-            : acceptor(std::move(*a)), pause(acceptor.get_executor()), implicit_tls(tls) {}
-        tcp::acceptor acceptor;
-        asio::steady_timer pause;  // waits out descriptor exhaustion before accepting again
-        bool implicit_tls;
-        tcp::endpoint peer;  // the pending accept's client address, written by accept()
-    };
-    void accept(listener& l);
-    void on_accept(listener& l, const boost::system::error_code& ec, tcp::socket s);
+    // A connection one of its acceptors took.
+    void on_accept(tcp::socket s, const tcp::endpoint& peer, bool implicit_tls);
     void refuse(tcp::socket& s);
     void finish_drain();
 
@@ -94,7 +87,7 @@ private:
     const std::size_t index_;
     sink::thread_counters& counters_;
     asio::io_context ctx_{1};
-    std::vector<std::unique_ptr<listener>> listeners_;
+    std::vector<std::unique_ptr<net::accept_loop>> listeners_;
     boost::intrusive::list<connection_base, boost::intrusive::constant_time_size<false>> connections_;
     std::size_t open_ = 0;
     bool draining_ = false;

@@ -1,6 +1,6 @@
 """The daemon's life: exact counts under concurrency, connection limit, idle and data timeouts, drain on SIGTERM
 and SIGINT, the drain timeout, IPv6 and several listeners, flag errors, port in use, --help/--version, and
-descriptor exhaustion."""
+the descriptor limit raised at start (exhaustion: test_descriptor_exhaustion.py)."""
 import os
 import resource
 import signal
@@ -412,10 +412,6 @@ class TestCommandLine(LifecycleTest):
         self.assertRegex(p.stdout.decode(), r'^smtp-blackhole \S+\n$')
 
 
-def _limit_descriptors():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
-
-
 class TestResources(LifecycleTest):
     def fd_count(self, pid):
         return len(os.listdir(f'/proc/{pid}/fd'))
@@ -459,36 +455,3 @@ class TestResources(LifecycleTest):
         self.assertIn('LimitNOFILE=', warns[0]['msg'])
         self.assertIn('ulimit -n', warns[0]['msg'])
         self.stop(d)
-
-    def test_descriptor_exhaustion(self):
-        d = self.start('--hostname', HOST, '--threads', '1', preexec_fn=_limit_descriptors)
-        first = self.session(d)
-        extra = []
-        self.addCleanup(lambda: [s.close() for s in extra])
-        for _ in range(60):  # complete in the kernel's backlog even when the daemon cannot accept
-            extra.append(socket.create_connection(('127.0.0.1', d.port), timeout=5))
-        # Saturated: every one of its 40 descriptors in use (bounded wait).
-        deadline = time.monotonic() + 5
-        while self.fd_count(d.pid) < 40:
-            self.assertLess(time.monotonic(), deadline, f'fd count stuck at {self.fd_count(d.pid)}')
-            time.sleep(0.02)
-        self.assertTrue(d.alive())
-        cpu0 = d.cpu_seconds()
-        time.sleep(1.0)  # the measurement window, not a synchronisation
-        used = d.cpu_seconds() - cpu0
-        self.assertTrue(d.alive())
-        self.assertLess(used, 0.3, f'daemon burnt {used:.2f}s of CPU in 1s while out of descriptors')
-        self.assertEqual(first.cmd('NOOP'), NOOP_OK)  # existing sessions are still served
-        for s in extra:
-            s.close()
-        # Everything waiting is accepted (and closed) in order; then a normal transaction.
-        last = self.connect(d, timeout=10)
-        self.assertEqual(last.reply(), greeting())
-        self.assertEqual(last.ehlo(), ehlo_reply(HOST))
-        self.open_transaction(last)
-        n = self.finish_data(last)
-        self.quit(last)
-        self.quit(first)
-        t = self.stop(d)
-        self.assertTotals(t, {220: 62, 250: 2 + 4, 354: 1, 221: 2}, connections=62, connections_refused=0,
-                          transactions=1, recipients=1, bytes=n, refused=0)
