@@ -158,6 +158,22 @@ class Soak:
     def fd_count(self) -> int:
         return len(os.listdir(f'/proc/{self.proc.pid}/fd'))
 
+    def settled_fds(self, want: int | None = None) -> int:
+        """The descriptor count once it is `want`, or else once it held still for half a second (a socket a
+        client just closed is gone a moment later); the wait is bounded."""
+        last, same = -1, 0
+        limit = time.monotonic() + 15 * self.a.factor
+        while time.monotonic() < limit:
+            n = self.fd_count()
+            if n == want:
+                return n
+            same = same + 1 if n == last else 0
+            if same >= 5 and want is None:
+                return n
+            last = n
+            time.sleep(0.1)
+        return self.fd_count()
+
     # --- the background activities ---
     def sample(self) -> None:
         self.rss.append((time.monotonic() - self.t0, self.status_kib('VmRSS')))
@@ -367,7 +383,7 @@ class Soak:
         self.side_epoch()
         self.read_api()
         self.sighup()
-        self.fd_base = self.fd_count()
+        self.fd_base = self.settled_fds()
         self.slow = collections.deque()
         self.start_filter()
         threads = [self.loop('sample', 1.0, self.sample), self.loop('read', 0.2, self.read_api),
@@ -389,13 +405,10 @@ class Soak:
     def finish(self) -> None:
         """The end checks while the daemon still runs, then SIGTERM and its totals line."""
         self.sample()
-        limit = time.monotonic() + 15 * self.a.factor   # closed connections are noticed at once; bound the wait
-        while time.monotonic() < limit:
-            active = re.search(rb'^smtp_blackhole_connections_active (\d+)', self.http('GET', '/metrics')[1], re.M)
-            if int(active[1]) == 0 and self.fd_count() <= self.fd_base:
-                break
-            time.sleep(0.2)
-        self.fd_end = self.fd_count()
+        self.fd_end = self.settled_fds(self.fd_base)
+        active = re.search(rb'^smtp_blackhole_connections_active (\d+)', self.http('GET', '/metrics')[1], re.M)
+        if not active or int(active[1]) != 0:
+            self.problem(f'connections_active is {active and int(active[1])} at the end, not 0')
         if self.fd_end != self.fd_base:
             self.problem(f'descriptors: {self.fd_end} at the end, baseline {self.fd_base}')
         self.rss_end = self.status_kib('VmRSS')
@@ -452,7 +465,8 @@ class Soak:
             'sighups': n['sighups'], 'faults_added': n['faults_added'], 'faults_removed': n['faults_removed'],
             'slow_connections': n['slow_opened'], 'http_reads': n['http_reads'], 'verify_reads': n['verify_reads'],
             'rss_mib': {'start': round(self.rss[0][1] / 1024, 1) if self.rss else 0,
-                        'warmup_s': round(span * a.warmup, 1), 'min': round(lo / 1024, 1), 'max': round(hi / 1024, 1),
+                        'warmup_s': round(span * a.warmup, 1), 'after_warmup': round(warm[0] / 1024, 1) if warm else 0,
+                        'min': round(lo / 1024, 1), 'max': round(hi / 1024, 1),
                         'end': round(self.rss_end / 1024, 1), 'bound': bound},
             'fds': {'start': self.fd_start, 'baseline': self.fd_base, 'max': max(self.fds, default=0),
                     'end': self.fd_end},
@@ -500,7 +514,7 @@ class Soak:
                 f'| fault rules added / removed | {s["faults_added"]} / {s["faults_removed"]} |',
                 f'| slow connections opened and abandoned | {s["slow_connections"]} |', '',
                 f'RSS (VmRSS, sampled every second): {r["start"]} MiB at start; after the warm-up (first '
-                f'{a.warmup:.0%}, {r["warmup_s"]} s) min {r["min"]} MiB, max {r["max"]} MiB (max - min '
+                f'{a.warmup:.0%}, {r["warmup_s"]} s) {r["after_warmup"]} MiB, min {r["min"]} MiB, max {r["max"]} MiB (max - min '
                 f'{r["max"] - r["min"]:.1f} MiB, bound {r["bound"]} MiB); {r["end"]} MiB at the end.', '',
                 f'Descriptors (/proc/PID/fd): {f["start"]} at start, baseline {f["baseline"]} (after one message, '
                 f'one API read and one reload), max {f["max"]} during the run, {f["end"]} at the end.', '']
