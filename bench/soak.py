@@ -212,7 +212,6 @@ class Soak:
             time.sleep(0.05)
         if f'sha256={self.pairs[nxt][2]}' not in lines[-1]:
             raise RuntimeError(f'reloaded the wrong certificate: {lines[-1]}')
-        self.n['reloads_logged'] = len(lines)
         ctx = ssl.create_default_context()
         ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         with smtplib.SMTP('127.0.0.1', self.port, timeout=30) as s:
@@ -311,7 +310,7 @@ class Soak:
                     doc = json.loads(body)
                     doc['flows'] = [f for f in doc['flows'] if not f['flow'].startswith(SIDE)]
                     body = json.dumps(doc).encode()
-                    soak.n['verify_reads'] += 1
+                    soak.add('verify_reads')
                 self.send_response(status)
                 self.send_header('Content-Type', 'application/json')
                 self.send_header('Content-Length', str(len(body)))

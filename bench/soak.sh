@@ -50,10 +50,12 @@ done
 BENCH_FLAGS="--short"
 bench_args "$0" "${rest[@]}"
 ((${flag[--short]:-0})) && quick=1
+short=()
+((quick)) && short=(--short)
 bench_build
 bench_setup smtp-soak "$LG" openssl python3
 bench_out soak
 meta=()
 bench_meta "$ROOT" "$BIN"
 python3 "$ROOT/bench/soak.py" --binary "$BIN" --loadgen "$LG" --work "$work" ${out:+--out "$out"} \
-    "${messages[@]}" $( ((quick)) && echo --short) --command "$command_line" "${meta[@]}"
+    "${messages[@]}" "${short[@]}" --command "$command_line" "${meta[@]}"
