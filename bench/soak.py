@@ -57,6 +57,7 @@ class Soak:
         self.runs: list[dict] = []
         self.proc = None
         self.deadline = time.monotonic() + a.budget
+        self.first_round_s = 0.0
 
     # --- helpers ---
     def problem(self, what: str) -> None:
@@ -368,6 +369,8 @@ class Soak:
                     continue
                 self.run_shape(rnd + 1, shape, flags, n, size)
                 done += n
+            if rnd == 0:
+                self.first_round_s = time.monotonic() - self.t0
         if done != total:
             self.problem(f'only {done} of {total} messages were run (time budget {self.a.budget}s)')
 
@@ -443,7 +446,8 @@ class Soak:
     def report(self) -> int:
         a, n = self.a, self.n
         span = self.rss[-1][0] if self.rss else 0
-        warm = [kib for t, kib in self.rss if t >= span * a.warmup]
+        warm_s = max(span * a.warmup, self.first_round_s)   # the first round or the share, whichever is longer
+        warm = [kib for t, kib in self.rss if t >= warm_s]
         bound = a.rss_bound + a.rss_slack
         lo, hi = (min(warm), max(warm)) if warm else (0, 0)
         if warm and (hi - lo) / 1024 > bound:
@@ -464,7 +468,7 @@ class Soak:
             'sighups': n['sighups'], 'faults_added': n['faults_added'], 'faults_removed': n['faults_removed'],
             'slow_connections': n['slow_opened'], 'http_reads': n['http_reads'], 'verify_reads': n['verify_reads'],
             'rss_mib': {'start': round(self.rss[0][1] / 1024, 1) if self.rss else 0,
-                        'warmup_s': round(span * a.warmup, 1), 'after_warmup': round(warm[0] / 1024, 1) if warm else 0,
+                        'warmup_s': round(warm_s, 1), 'after_warmup': round(warm[0] / 1024, 1) if warm else 0,
                         'min': round(lo / 1024, 1), 'max': round(hi / 1024, 1),
                         'end': round(self.rss_end / 1024, 1), 'bound': bound},
             'fds': {'start': self.fd_start, 'baseline': self.fd_base, 'max': max(self.fds, default=0),
@@ -512,8 +516,8 @@ class Soak:
                 f'| SIGHUPs (certificate swapped; reload line and new certificate checked) | {s["sighups"]} |',
                 f'| fault rules added / removed | {s["faults_added"]} / {s["faults_removed"]} |',
                 f'| slow connections opened and abandoned | {s["slow_connections"]} |', '',
-                f'RSS (VmRSS, sampled every second): {r["start"]} MiB at start; after the warm-up (first '
-                f'{a.warmup:.0%}, {r["warmup_s"]} s) {r["after_warmup"]} MiB, min {r["min"]} MiB, max {r["max"]} MiB (max - min '
+                f'RSS (VmRSS, sampled every second): {r["start"]} MiB at start; after the warm-up (the first round or the first '
+                f'{a.warmup:.0%} of the run, whichever is longer: {r["warmup_s"]} s) {r["after_warmup"]} MiB, min {r["min"]} MiB, max {r["max"]} MiB (max - min '
                 f'{r["max"] - r["min"]:.1f} MiB, bound {r["bound"]} MiB); {r["end"]} MiB at the end.', '',
                 f'Descriptors (/proc/PID/fd): {f["start"]} at start, baseline {f["baseline"]} (after one message, '
                 f'one API read and one reload), max {f["max"]} during the run, {f["end"]} at the end.', '']
@@ -533,7 +537,7 @@ def main() -> int:
     p.add_argument('--rss-bound', type=int, default=16, help='MiB RSS may move after warm-up (default 16)')
     p.add_argument('--rss-slack', type=int, default=0,
                    help='MiB added to the bound: what a sanitizer holds back of freed memory (ASan\'s quarantine)')
-    p.add_argument('--warmup', type=float, default=0.2, help='share of the run that is warm-up (default 0.2)')
+    p.add_argument('--warmup', type=float, default=0.2, help='share of the run that is warm-up at least (default 0.2); the first round is, in any case')
     p.add_argument('--sighup-every', type=float, default=3.0, help='seconds between SIGHUPs (default 3)')
     p.add_argument('--budget', type=float, help='seconds the whole run may take (default 3600; --short 300)')
     p.add_argument('--work', help='scratch folder (default: a new one in $TMPDIR)')
