@@ -1,4 +1,4 @@
-# Helpers shared by the bench/ scripts (run.sh, floor.sh, sink_cost.sh, tls.sh, loadgen.sh): their options,
+# Helpers shared by the bench/ scripts (run.sh, floor.sh, sink_cost.sh, tls.sh, loadgen.sh, soak.sh): their options,
 # set-up and clean-up, starting and stopping the daemon and smtp-sink, the time budget of client runs, smtp-source
 # runs against one server at a time, and the report's ending. Sourced, not run: it defines functions and sets
 # nothing else. The callers run under `set -euo pipefail`.

@@ -34,6 +34,12 @@ def asan_quarantine_bytes(pid: int) -> int:
     with open(f'/proc/{pid}/maps') as f:
         if 'libasan' not in f.read():
             return 0
+    return asan_quarantine_size()
+
+
+def asan_quarantine_size() -> int:
+    """The bytes AddressSanitizer holds back of freed memory in a process started now: ASAN_OPTIONS'
+    quarantine_size_mb, or ASan's default 256 MiB."""
     given = _option_values('quarantine_size_mb', ('ASAN_OPTIONS',))
     return int(given[-1] if given else 256) << 20
 
