@@ -158,11 +158,11 @@ wanted tsan && sanitizer_stage thread build-tsan "$tsan_unit" "$tsan_integration
 if wanted fuzz; then
   # Every libFuzzer target (tests/fuzz/run.sh) for FUZZ_SECONDS (default 20) from its seed corpus: each target a
   # test, failed when it does not build or finds a crash, a leak, a timeout or a broken property (its input is left
-  # in tests/fuzz/TARGET-crash-*; move it into the corpus so the unit tests replay it). libFuzzer's progress lines
-  # and recommended dictionary stay in the log; everything else, a report in full, is printed.
+  # in tests/fuzz/TARGET-crash-*; move it into the corpus so the unit tests replay it). libFuzzer's progress lines,
+  # its newly covered functions and its recommended dictionary stay in the log; everything else, a report in full, is printed.
   t0=$SECONDS
   tests/fuzz/run.sh all "${FUZZ_SECONDS:-20}" 2>&1 | tee "$log" |
-    grep -vE '^(#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED|RELOAD)|"|###### )'
+    grep -vE '^(#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED|RELOAD)|"|###### |[[:space:]]+NEW_FUNC)'
   count "fuzz run" 'fuzz: ' "${PIPESTATUS[0]}"
   took $t0 fuzz
 fi
