@@ -159,7 +159,8 @@ if wanted fuzz; then
   # Every libFuzzer target (tests/fuzz/run.sh) for FUZZ_SECONDS (default 20) from its seed corpus: each target a
   # test, failed when it does not build or finds a crash, a leak, a timeout or a broken property (its input is left
   # in tests/fuzz/TARGET-crash-*; move it into the corpus so the unit tests replay it). libFuzzer's progress lines,
-  # its newly covered functions and its recommended dictionary stay in the log; everything else, a report in full, is printed.
+  # its newly covered functions and its recommended dictionary stay in the log; everything else, a report in full,
+  # is printed.
   t0=$SECONDS
   tests/fuzz/run.sh all "${FUZZ_SECONDS:-20}" 2>&1 | tee "$log" |
     grep -vE '^(#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED|RELOAD)|"|###### |[[:space:]]+NEW_FUNC)'
