@@ -255,7 +255,11 @@ std::string rule::describe() const {
     std::string out = "stage=" + std::string(smtp::stage_name(stage)) + ",action=" + std::string(action_name(act));
     auto add = [&](std::string_view key, std::string_view value) { out.append(",").append(key).append("=").append(value); };
     if (code) add("code", std::to_string(code));
-    if (!text.empty()) add("text", text.find(',') == std::string::npos ? text : "\"" + text + "\"");
+    // Quoted when reading it back unquoted would change it: a comma would end it, and spaces at either end would be
+    // trimmed.
+    const bool quote = text.find(',') != std::string::npos ||
+                       (!text.empty() && (ascii::is_space(text.front()) || ascii::is_space(text.back())));
+    if (!text.empty()) add("text", quote ? "\"" + text + "\"" : text);
     if (act == action::delay) add("delay", delay_text());
     if (reset) add("reset", "true");
     if (!flow.empty()) add("flow", flow);
