@@ -45,5 +45,7 @@ out=build/fuzz
 mkdir -p "$out/corpus/$target"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Isrc -Itests/fuzz \
   "tests/fuzz/${target}_fuzz.cpp" "${sources[@]}" "${flags[@]}" -o "$out/${target}_fuzz"
-"$out/${target}_fuzz" -max_total_time="$seconds" -max_len="$max_len" -artifact_prefix="tests/fuzz/$target-" \
+# FUZZ_SEED: libFuzzer's seed (0, the default: a new one each run; the same seed and corpus try the same inputs).
+"$out/${target}_fuzz" -max_total_time="$seconds" -max_len="$max_len" -seed="${FUZZ_SEED:-0}" \
+  -artifact_prefix="tests/fuzz/$target-" \
   "$out/corpus/$target" "tests/fuzz/corpus/$target"
