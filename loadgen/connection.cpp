@@ -83,7 +83,7 @@ void connection::on_connect(const error_code& ec) {
 
 void connection::handshake() {
     tls_pending_ = false;
-    tls_ = std::make_unique<boost::asio::ssl::stream<tcp::socket&>>(sock_, *w_.rc().tls);
+    tls_ = std::make_unique<net::tls_stream>(sock_, w_.rc().tls->native_handle(), net::tls_stream::role::client);
     SSL* ssl = tls_->native_handle();
     SSL_set_ex_data(ssl, connection_slot(), this);
     if (session_ && w_.rc().p.tls_resume != plan::resume::off) SSL_set_session(ssl, session_);
@@ -91,7 +91,7 @@ void connection::handshake() {
     t0_ = clock::now();
     deadline_ = t0_ + w_.rc().p.timeout;
     ++ops_;
-    tls_->async_handshake(boost::asio::ssl::stream_base::client, [this](const error_code& ec) {
+    tls_->async_handshake([this](const error_code& ec) {
         --ops_;
         on_handshake(ec);
     });
@@ -362,11 +362,21 @@ connection::expect connection::pop() {
     return e;
 }
 
-// Writes what is queued: over plain TCP directly when the socket takes it all (the common case), else
-// asynchronously; over TLS always asynchronously.
+// Writes what is queued: directly when the socket takes it all (the common case), else asynchronously. Over TLS
+// the batch is gathered into one buffer first, so that it goes out as one record and one send, as an MTA's
+// buffered writer sends it (one record per buffer would wake the server once per command line).
 void connection::flush() {
     if (writing_ || pending_.empty() || state_ == state::waiting_close) return;
-    if (!tls_) {
+    if (tls_) {
+        spill_.clear();
+        for (const auto& b : pending_) spill_.append(static_cast<const char*>(b.data()), b.size());
+        pending_.clear();
+        error_code ec;
+        tls_->write(boost::asio::buffer(spill_), ec);
+        if (!ec) return;
+        if (ec != boost::asio::error::would_block) return fail(failure::connection, "write: " + ec.message());
+        inflight_.assign(1, boost::asio::buffer(spill_));  // the records that did not fit: the same bytes again
+    } else {
         error_code ec;
         std::size_t n = sock_.write_some(pending_, ec);
         if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
@@ -381,9 +391,6 @@ void connection::flush() {
         for (++i; i < pending_.size(); ++i) spill_.append(static_cast<const char*>(pending_[i].data()), pending_[i].size());
         pending_.clear();
         inflight_.assign(1, boost::asio::buffer(spill_));
-    } else {
-        inflight_.swap(pending_);
-        pending_.clear();
     }
     writing_ = true;
     ++ops_;
@@ -393,7 +400,7 @@ void connection::flush() {
         on_written(ec);
     };
     if (tls_)
-        boost::asio::async_write(*tls_, inflight_, std::move(handler));
+        tls_->async_write(inflight_.front(), std::move(handler));
     else
         boost::asio::async_write(sock_, inflight_, std::move(handler));
 }

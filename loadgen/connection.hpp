@@ -5,13 +5,13 @@
 // queue, so pipelined groups are matched reply by reply.
 #pragma once
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "message.hpp"
+#include "net/tls_stream.hpp"
 #include "smtp/client_reply.hpp"
 
 namespace loadgen {
@@ -71,7 +71,7 @@ private:
     worker& w_;
     tcp::endpoint ep_;
     tcp::socket sock_;
-    std::unique_ptr<boost::asio::ssl::stream<tcp::socket&>> tls_;
+    std::unique_ptr<net::tls_stream> tls_;
     state state_ = state::finished;
     unsigned ops_ = 0;  // asynchronous operations not yet completed; the socket is reused only at 0
     bool reading_ = false, writing_ = false, tls_pending_ = false, tls_done_ = false, ehlo_done_ = false;
@@ -84,7 +84,7 @@ private:
     std::vector<expect> expects_;  // ring buffer
     std::size_t head_ = 0, count_ = 0;
     std::vector<boost::asio::const_buffer> pending_, inflight_;
-    std::string spill_;  // the rest of a partial direct write
+    std::string spill_;  // the rest of a partial direct write; over TLS, the batch gathered into one record
     std::string auth_line_;
     SSL_SESSION* session_ = nullptr;  // the last session the server gave this slot (--tls-resume); owned
 

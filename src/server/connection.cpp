@@ -290,13 +290,14 @@ void connection::after_input() {
     read();
 }
 
-// Writes the session's replies: on plain TCP at once if the socket takes them, else asynchronously. (Over
-// TLS always asynchronously: a record half-written to a busy socket cannot be taken back.)
+// Writes the session's replies at once if the socket takes them, else asynchronously. Over TLS, records that
+// did not fit wait in OpenSSL, and the asynchronous write goes on with the same bytes.
 void connection::flush() {
     auto out = session_.output();
-    while (!tls_ && !out.empty()) {
+    while (!out.empty()) {
         error_code ec;
-        std::size_t n = socket_.write_some(boost::asio::buffer(out.data(), out.size()), ec);
+        const auto b = boost::asio::buffer(out.data(), out.size());
+        std::size_t n = tls_ ? tls_->write(b, ec) : socket_.write_some(b, ec);
         if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) break;
         if (ec) return close_now();
         session_.output_written(n);
@@ -306,7 +307,7 @@ void connection::flush() {
         writing_ = true;
         auto handler = [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_written(ec, n); };
         if (tls_)
-            boost::asio::async_write(*tls_, boost::asio::buffer(out.data(), out.size()), std::move(handler));
+            tls_->async_write(boost::asio::buffer(out.data(), out.size()), std::move(handler));
         else
             boost::asio::async_write(socket_, boost::asio::buffer(out.data(), out.size()), std::move(handler));
         return;
@@ -334,11 +335,10 @@ void connection::on_written(const error_code& ec, std::size_t n) {
 void connection::start_tls() {
     auto& tls = *w_.common().tls;
     tls_ctx_ = tls.current();
-    tls_ = std::make_unique<tls_stream>(socket_, *tls_ctx_);
+    tls_ = std::make_unique<net::tls_stream>(socket_, tls_ctx_->native_handle(), net::tls_stream::role::server);
     tls_pending_ = true;
     set_deadline(clock::now() + w_.common().cfg.tls_handshake_timeout);
-    tls_->async_handshake(boost::asio::ssl::stream_base::server,
-                          [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+    tls_->async_handshake([self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
 }
 
 void connection::on_handshake(const error_code& ec) {

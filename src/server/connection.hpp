@@ -6,11 +6,12 @@
 // PROXY header is read first (before the greeting, or before the TLS ClientHello on an smtps listener), and
 // every other peer is closed before the greeting.
 #pragma once
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 
+#include "net/tls_stream.hpp"
 #include "server/worker.hpp"
 #include "fault/observer.hpp"
 #include "proxy/parser.hpp"
@@ -48,7 +49,6 @@ public:
 private:
     using error_code = boost::system::error_code;
     using clock = std::chrono::steady_clock;
-    using tls_stream = boost::asio::ssl::stream<tcp::socket&>;
 
     void read_proxy_header();
     void on_proxy_readable(const error_code& ec);
@@ -76,7 +76,7 @@ private:
     worker& w_;
     tcp::socket socket_;
     tcp::endpoint peer_;  // the client's TCP address (the PROXY header's client, if any, is the sink's)
-    std::unique_ptr<tls_stream> tls_;  // set once TLS starts
+    std::unique_ptr<net::tls_stream> tls_;  // set once TLS starts
     std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // kept alive for this connection (SIGHUP may swap it)
     fault::connection_observer sink_;
     smtp::session session_;
