@@ -104,6 +104,7 @@ int tls_stream::bio_write(BIO* b, const char* data, std::size_t size, std::size_
     BIO_clear_retry_flags(b);
     for (;;) {
         const ssize_t n = ::send(self->socket_.native_handle(), data, size, MSG_NOSIGNAL);
+        ++self->sends_;
         if (n >= 0) {
             *written = static_cast<std::size_t>(n);
             return 1;

@@ -118,6 +118,26 @@ TEST_CASE("tls_stream: handshake, a command and its reply, close_notify both way
     CHECK((SSL_get_shutdown(s.native_handle()) & SSL_RECEIVED_SHUTDOWN) != 0);
 }
 
+TEST_CASE("tls_stream: each flight of a handshake is one send") {
+    pair p;
+    tls_stream s(p.server, p.server_ctx(), tls_stream::role::server);
+    tls_stream c(p.client, p.cctx.ctx, tls_stream::role::client);
+    handshake(p, s, c);
+    REQUIRE(std::string(SSL_get_version(s.native_handle())) == "TLSv1.3");
+    // The client: its ClientHello, then its Finished. The server: ServerHello to Finished (five records, which
+    // OpenSSL's buffering BIO holds until the flight ends), then, after the client's Finished, its session ticket.
+    // One send a flight: the peer wakes once for it.
+    CHECK(c.sends() == 2);
+    CHECK(s.sends() == 2);
+    // A close_notify is one more.
+    std::optional<error_code> sd;
+    s.async_shutdown([&](const error_code& e) { sd = e; });
+    error_code rec;
+    read_exactly(p, c, 1, rec);
+    CHECK(rec == asio::error::eof);
+    CHECK(s.sends() == 3);
+}
+
 TEST_CASE("tls_stream: a write larger than the socket takes goes on with async_write, every byte in order") {
     pair p;
     // Small kernel buffers: 4 MiB cannot fit, so OpenSSL keeps records the socket did not take.
