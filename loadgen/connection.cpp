@@ -363,19 +363,30 @@ connection::expect connection::pop() {
 }
 
 // Writes what is queued: directly when the socket takes it all (the common case), else asynchronously. Over TLS
-// the batch is gathered into one buffer first, so that it goes out as one record and one send, as an MTA's
-// buffered writer sends it (one record per buffer would wake the server once per command line).
+// a batch that fits one record is gathered into one buffer first, so that it goes out as one record and one send,
+// as an MTA's buffered writer sends it (one record per buffer would wake the server once per command line); a
+// bigger one (a large body) goes buffer by buffer, never copied.
 void connection::flush() {
     if (writing_ || pending_.empty() || state_ == state::waiting_close) return;
     if (tls_) {
-        spill_.clear();
-        for (const auto& b : pending_) spill_.append(static_cast<const char*>(b.data()), b.size());
-        pending_.clear();
-        error_code ec;
-        tls_->write(boost::asio::buffer(spill_), ec);
-        if (!ec) return;
-        if (ec != boost::asio::error::would_block) return fail(failure::connection, "write: " + ec.message());
-        inflight_.assign(1, boost::asio::buffer(spill_));  // the records that did not fit: the same bytes again
+        std::size_t total = 0;
+        for (const auto& b : pending_) total += b.size();
+        if (pending_.size() > 1 && total <= tls_gather_max) {  // a batch that fits one record is one
+            spill_.clear();
+            for (const auto& b : pending_) spill_.append(static_cast<const char*>(b.data()), b.size());
+            pending_.assign(1, boost::asio::buffer(spill_));
+        }
+        std::size_t i = 0;
+        for (; i < pending_.size(); ++i) {
+            error_code ec;
+            tls_->write(pending_[i], ec);
+            if (ec == boost::asio::error::would_block) break;
+            if (ec) return fail(failure::connection, "write: " + ec.message());
+        }
+        if (i == pending_.size()) return pending_.clear();
+        // The records of buffer i that did not fit wait in OpenSSL: the same bytes again, then the rest in order.
+        inflight_.assign(1, pending_[i]);
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     } else {
         error_code ec;
         std::size_t n = sock_.write_some(pending_, ec);

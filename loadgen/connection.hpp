@@ -20,6 +20,9 @@ class worker;
 using tcp = boost::asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 
+// The most a TLS record carries (RFC 8446 5.1): a batch up to this size is sent as one record.
+inline constexpr std::size_t tls_gather_max = 16 * 1024;
+
 class connection {
 public:
     connection(worker& w, tcp::endpoint ep);
@@ -84,7 +87,7 @@ private:
     std::vector<expect> expects_;  // ring buffer
     std::size_t head_ = 0, count_ = 0;
     std::vector<boost::asio::const_buffer> pending_, inflight_;
-    std::string spill_;  // the rest of a partial direct write; over TLS, the batch gathered into one record
+    std::string spill_;  // the rest of a partial direct write; over TLS, a small batch gathered into one record
     std::string auth_line_;
     SSL_SESSION* session_ = nullptr;  // the last session the server gave this slot (--tls-resume); owned
 

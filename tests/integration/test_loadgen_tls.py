@@ -37,6 +37,25 @@ class TestResume(LoadgenTest):
         t = self.stop(d)
         self.assertEqual((t['tls_handshakes'], t['tls_resumed']), (7 * 20 + 3, resumed_total + 2))
 
+    def test_messages_larger_than_a_record_and_the_socket_buffers(self):
+        # A 16 KiB batch goes as one record; a 1 MiB body (64 records, more than the kernel's buffers take at once)
+        # and the commands behind it go buffer by buffer, in order: every byte counted once by the daemon.
+        d = self.start('--hostname', HOST, '--threads', '2', '--smtps-listen', '127.0.0.1:0')
+        smtps = self.smtps_port(d)
+        cases = [(['--starttls', '--pipelining'], d.port, 1 << 20, 24), (['--tls', '--bdat'], smtps, 1 << 20, 24),
+                 (['--starttls', '--bdat'], d.port, 16 * 1024 - 100, 200), (['--tls'], smtps, 20000, 100)]
+        messages = size_total = 0
+        for flags, port, size, n in cases:
+            with self.subTest(flags=flags, size=size):
+                r, _, _ = self.run_json(*self.target(d, port), *flags, '--size', size, '--messages', n,
+                                        '--connections', 3, '--threads', 2)
+                self.assertEqual((r['accepted'], r['lost']), (n, 0), r)
+                self.assertEqual(r['errors'], {'connect': 0, 'tls': 0, 'connection': 0, 'protocol': 0}, r)
+                messages += n
+                size_total += n * size
+        t = self.stop(d)
+        self.assertEqual((t['transactions'], t['bytes']), (messages, size_total))
+
     def test_bad_values(self):
         for args, word in ((['--tls-resume', 'yes'], '--tls-resume'), (['--tls-version', '1.1'], '--tls-version'),
                            (['--tls-resume', 'id'], '--tls-version 1.2'),
