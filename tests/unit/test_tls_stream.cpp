@@ -46,6 +46,18 @@ struct pair {
     SSL_CTX* server_ctx() { return tls.current()->native_handle(); }
 };
 
+// What an operation's handler was given.
+struct outcome {
+    std::optional<error_code> ec;
+    std::size_t n = 0;
+    auto handler() {
+        return [this](const error_code& e, std::size_t got) {
+            ec = e;
+            n = got;
+        };
+    }
+};
+
 // Runs the loop until `done` or 10 s pass; whether `done` came true.
 template <class Done>
 bool run_until(asio::io_context& io, Done done) {
@@ -152,17 +164,13 @@ TEST_CASE("tls_stream: a write larger than the socket takes goes on with async_w
     error_code ec;
     CHECK(s.write(asio::buffer(big), ec) == 0);
     REQUIRE(ec == asio::error::would_block);
-    std::optional<error_code> wec;
-    std::size_t wrote = 0;
-    s.async_write(asio::buffer(big), [&](const error_code& e, std::size_t n) {
-        wec = e;
-        wrote = n;
-    });
+    outcome w;
+    s.async_write(asio::buffer(big), w.handler());
     error_code rec;
     const std::string got = read_exactly(p, c, big.size(), rec);
-    REQUIRE(run_until(p.io, [&] { return wec.has_value(); }));
-    CHECK_FALSE(*wec);
-    CHECK(wrote == big.size());
+    REQUIRE(run_until(p.io, [&] { return w.ec.has_value(); }));
+    CHECK_FALSE(*w.ec);
+    CHECK(w.n == big.size());
     CHECK_FALSE(rec);
     CHECK(got.size() == big.size());
     CHECK(got == big);
@@ -202,16 +210,12 @@ TEST_CASE("tls_stream: a stale error of another connection on the thread does no
     // wants to read), and SSL_get_error would take the stale error for this connection's.
     ERR_raise(ERR_LIB_SSL, SSL_R_BAD_PACKET);
     char buf[64];
-    std::optional<error_code> rec;
-    std::size_t n = 0;
-    s.async_read_some(asio::buffer(buf), [&](const error_code& e, std::size_t got) {
-        rec = e;
-        n = got;
-    });
+    outcome r;
+    s.async_read_some(asio::buffer(buf), r.handler());
     error_code ec;
     const std::string quit = "QUIT\r\n";
     c.write(asio::buffer(quit), ec);
-    REQUIRE(run_until(p.io, [&] { return rec.has_value(); }));
-    CHECK_MESSAGE(!*rec, rec->message());
-    CHECK(std::string(buf, n) == quit);
+    REQUIRE(run_until(p.io, [&] { return r.ec.has_value(); }));
+    CHECK_MESSAGE(!*r.ec, r.ec->message());
+    CHECK(std::string(buf, r.n) == quit);
 }
