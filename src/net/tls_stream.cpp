@@ -95,6 +95,14 @@ tls_stream::error_code tls_stream::error_of(int ssl_error) {
     }
 }
 
+void tls_stream::make_rx_room() {
+    if (!rx_) rx_ = std::make_unique_for_overwrite<unsigned char[]>(rx_cap);
+    if (rx_begin_ == 0) return;
+    std::memmove(rx_.get(), rx_.get() + rx_begin_, rx_end_ - rx_begin_);
+    rx_end_ -= rx_begin_;
+    rx_begin_ = 0;
+}
+
 tls_stream::error_code tls_stream::socket_error(const error_code& ec) {
     return ec == boost::asio::error::eof ? error_code(boost::asio::ssl::error::stream_truncated) : ec;
 }

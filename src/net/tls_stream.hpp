@@ -75,8 +75,9 @@ private:
     // One OpenSSL call for the operation, and what came of it.
     step attempt(op o, void* data, std::size_t size);
     error_code error_of(int ssl_error);
-    // The socket's bytes for OpenSSL: appended by the owner's reads, taken by the BIO's read.
-    std::size_t rx_room() const noexcept { return rx_cap - rx_end_; }
+    // The receive buffer made (at the first read) and its bytes moved to its front, before a read of the socket.
+    // (OpenSSL asks for more only once it has taken every byte, so there are none to move, unless it changes.)
+    void make_rx_room();
     static BIO_METHOD* bio_method();
     static int bio_create(BIO* b);
     static int bio_write(BIO* b, const char* data, std::size_t size, std::size_t* written);
@@ -104,19 +105,20 @@ private:
     template <class Handler>
     void wait(want w, op o, void* data, std::size_t size, Handler h) {
         if (w == want::read) {
-            if (!rx_) rx_ = std::make_unique_for_overwrite<unsigned char[]>(rx_cap);
-            socket_.async_read_some(boost::asio::buffer(rx_.get() + rx_end_, rx_room()),
-                                    [this, o, data, size, h = std::move(h)](const error_code& ec, std::size_t n) mutable {
-                                        if (ec) return h(socket_error(ec), 0);
-                                        rx_end_ += n;
-                                        resume(o, data, size, std::move(h));
-                                    });
+            make_rx_room();
+            auto more = [this, o, data, size, h = std::move(h)](const error_code& ec, std::size_t n) mutable {
+                if (ec) return h(socket_error(ec), 0);
+                rx_end_ += n;
+                resume(o, data, size, std::move(h));
+            };
+            socket_.async_read_some(boost::asio::buffer(rx_.get() + rx_end_, rx_cap - rx_end_), std::move(more));
             return;
         }
-        socket_.async_wait(tcp::socket::wait_write, [this, o, data, size, h = std::move(h)](const error_code& ec) mutable {
+        auto ready = [this, o, data, size, h = std::move(h)](const error_code& ec) mutable {
             if (ec) return h(ec, 0);
             resume(o, data, size, std::move(h));
-        });
+        };
+        socket_.async_wait(tcp::socket::wait_write, std::move(ready));
     }
     // A socket read's error as the operation's: the peer's FIN in the middle of TLS is a truncation.
     static error_code socket_error(const error_code& ec);
@@ -126,7 +128,7 @@ private:
 
     tcp::socket& socket_;
     SSL* ssl_ = nullptr;
-    std::unique_ptr<unsigned char[]> rx_;  // made at the first read
+    std::unique_ptr<unsigned char[]> rx_;  // the socket's bytes for OpenSSL: the owner's reads append, the BIO takes
     std::size_t rx_begin_ = 0, rx_end_ = 0;
     int send_errno_ = 0;  // the last send's error, for SSL_ERROR_SYSCALL
     std::size_t sends_ = 0;
