@@ -120,14 +120,24 @@ void connection::proxy_done() {
 }
 
 // No greeting: the peer may not send a header, or did not send a good one in time. What it sent is read and
-// dropped (one read), so that the close is a FIN rather than a reset for unread bytes.
+// dropped, so that the close is a FIN rather than a reset for unread bytes.
 void connection::proxy_reject(std::string_view reason) {
     w_.counters().proxy_rejected[sink::proxy_rejection_index(reason)].add();
     log::debug("proxy header refused",
                {{"session", std::to_string(session_.id())}, {"reason", reason}, {"peer", peer_name(peer_)}});
-    char scratch[512];
-    error_code ec;
-    socket_.receive(boost::asio::buffer(scratch), 0, ec);
+    drop_input_and_close();
+}
+
+// Closes without a reply, after reading and dropping what the peer sent that nobody read (up to 64 KiB, without
+// waiting): closed with unread bytes, the socket would send a reset rather than a FIN.
+void connection::drop_input_and_close() {
+    char scratch[4096];
+    for (std::size_t total = 0; total < 64 * 1024;) {
+        error_code ec;
+        const std::size_t n = socket_.receive(boost::asio::buffer(scratch), 0, ec);
+        if (ec || n == 0) break;
+        total += n;
+    }
     close_now();
 }
 
@@ -141,7 +151,7 @@ void connection::act(smtp::action a) {
 
 void connection::drain() {
     if (closed_ || lingering_) return;  // a lingering connection ends by itself within linger_time
-    if (proxy_) return close_now();      // still reading a PROXY header: no greeting yet, nothing to finish
+    if (proxy_) return drop_input_and_close();  // a PROXY header pending: no greeting yet, nothing to finish
     if (writing_ || tls_pending_ || delaying_) {  // the output is in flight, or a reply is due: decide after it
         drain_pending_ = true;
         return;

@@ -54,6 +54,7 @@ private:
     void on_proxy_readable(const error_code& ec);
     void proxy_done();
     void proxy_reject(std::string_view reason);
+    void drop_input_and_close();
     void touch();
     void set_deadline(clock::time_point t);
     void watch();
