@@ -371,11 +371,7 @@ void connection::flush() {
     if (tls_) {
         std::size_t total = 0;
         for (const auto& b : pending_) total += b.size();
-        if (pending_.size() > 1 && total <= tls_gather_max) {  // a batch that fits one record is one
-            spill_.clear();
-            for (const auto& b : pending_) spill_.append(static_cast<const char*>(b.data()), b.size());
-            pending_.assign(1, boost::asio::buffer(spill_));
-        }
+        if (pending_.size() > 1 && total <= tls_gather_max) spill_from(0, 0);  // a batch that fits one record is one
         std::size_t i = 0;
         for (; i < pending_.size(); ++i) {
             error_code ec;
@@ -397,11 +393,9 @@ void connection::flush() {
         std::size_t i = 0;
         while (i < pending_.size() && n >= pending_[i].size()) n -= pending_[i++].size();
         if (i == pending_.size()) return pending_.clear();
-        spill_.clear();  // rare: keep the rest in one buffer of our own
-        spill_.append(static_cast<const char*>(pending_[i].data()) + n, pending_[i].size() - n);
-        for (++i; i < pending_.size(); ++i) spill_.append(static_cast<const char*>(pending_[i].data()), pending_[i].size());
+        spill_from(i, n);  // rare: keep the rest in one buffer of our own
+        inflight_.swap(pending_);
         pending_.clear();
-        inflight_.assign(1, boost::asio::buffer(spill_));
     }
     writing_ = true;
     ++ops_;
@@ -414,6 +408,14 @@ void connection::flush() {
         tls_->async_write(inflight_.front(), std::move(handler));
     else
         boost::asio::async_write(sock_, inflight_, std::move(handler));
+}
+
+// Copies what is queued from byte `skip` of buffer `i` on into spill_, which becomes the queue's only buffer.
+void connection::spill_from(std::size_t i, std::size_t skip) {
+    spill_.clear();
+    for (; i < pending_.size(); ++i, skip = 0)
+        spill_.append(static_cast<const char*>(pending_[i].data()) + skip, pending_[i].size() - skip);
+    pending_.assign(1, boost::asio::buffer(spill_));
 }
 
 void connection::on_written(const error_code& ec) {

@@ -63,6 +63,7 @@ private:
     void queue(std::string_view s, expect e);
     void queue_bytes(std::string_view s);
     void flush();
+    void spill_from(std::size_t i, std::size_t skip);
     void on_written(const error_code& ec);
     void fail(failure f, std::string_view why);
     void shutdown_tls();

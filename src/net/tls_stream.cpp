@@ -153,8 +153,7 @@ long tls_stream::bio_ctrl(BIO* b, int cmd, long, void*) {
     switch (cmd) {
     case BIO_CTRL_FLUSH: return 1;  // every write went to the socket already
     case BIO_CTRL_PENDING: return static_cast<long>(self->rx_end_ - self->rx_begin_);
-    case BIO_CTRL_WPENDING: return 0;
-    default: return 0;
+    default: return 0;  // nothing waits to be written (BIO_CTRL_WPENDING), nothing else applies
     }
 }
 
