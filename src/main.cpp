@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     if (auto code = cl.parse(argc, argv, [&] { c = config::read(cl); })) return *code;
     server::log::set_level(c.log_level);
     std::signal(SIGPIPE, SIG_IGN);
+    cli::map_allocations_above(c.server.sink.capture_max_message);  // the largest a capture buffer grows to
     const std::string nofile = prepare_descriptors(c);
     try {
         const auto passed = server::systemd::take_sockets();  // socket activation: LISTEN_FDS

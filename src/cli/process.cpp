@@ -1,7 +1,10 @@
 // Raising the soft descriptor limit. See process.hpp.
 #include "cli/process.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
+
+#include <algorithm>
 
 namespace cli {
 
@@ -18,6 +21,13 @@ descriptor_limit raise_descriptor_limit() noexcept {
         if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
     }
     return {value(rl.rlim_cur), value(rl.rlim_max)};
+}
+
+void map_allocations_above(std::size_t bytes) noexcept {
+    constexpr std::size_t glibc_default = 128 * 1024;
+    constexpr std::size_t glibc_ceiling = 32 * 1024 * 1024;
+    constexpr std::size_t chunk_overhead = 4096;  // malloc compares the block with its own header, rounded up
+    ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::clamp(bytes + chunk_overhead, glibc_default, glibc_ceiling)));
 }
 
 }  // namespace cli

@@ -1,6 +1,8 @@
-// Process set-up shared by the daemon and the load generator: the descriptor limit.
-// POSIX (getrlimit/setrlimit) and the standard library only; no logging: callers say what they need to.
+// Process set-up shared by the daemon and the load generator: the descriptor limit, malloc's mapping threshold.
+// POSIX (getrlimit/setrlimit), glibc's mallopt and the standard library only; no logging: callers say what they
+// need to.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -18,5 +20,14 @@ descriptor_limit raise_descriptor_limit() noexcept;
 
 // Descriptors a process keeps besides its connections: listeners, epoll and eventfds, log and files.
 inline constexpr std::uint64_t reserved_descriptors = 64;
+
+// Makes malloc serve blocks up to `bytes` (at least glibc's default 128 KiB, at most its own dynamic ceiling of
+// 32 MiB) from its heap instead of a mapping of their own (M_MMAP_THRESHOLD). The daemon sets its largest capture:
+// a message capture grows by doubling, so one over 64 KiB passes the default, and a mapped block costs a page fault
+// per 4 KiB written (the kernel zero-fills each page) and an munmap when freed, where a heap block reuses the room of
+// an evicted capture. glibc raises the threshold by itself only after freeing a mapped block larger than it, which a
+// capture trimmed to its message's size (under 128 KiB) never is. Setting it also fixes malloc's trim threshold at
+// its default, so the heap still gives freed room at its top back to the system.
+void map_allocations_above(std::size_t bytes) noexcept;
 
 }  // namespace cli
