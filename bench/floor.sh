@@ -3,14 +3,18 @@
 #
 # The floor (bench/floor.cpp) is a single-threaded epoll loop with canned replies that looks only for line ends
 # and, in DATA, for CR LF . CR LF (a byte at a time): a measuring stick, not a server. smtp-source waits for each
-# reply, so most of any server's cost here is the kernel's loopback TCP; the floor shows how much.
+# reply, so most of any server's cost here is the kernel's loopback TCP; the floor shows how much. The floor over
+# Asio (bench/floor_asio.cpp) gives the same replies through Boost.Asio as the daemon uses it (one io_context,
+# async_accept, a shared_ptr connection, async_read_some): between it and the floor is what the event loop costs,
+# between the daemon and it what the daemon's own work costs (SMTP, counting, capturing, timeouts).
 # Eight shapes: {1 msg/conn, persistent (-d: every session keeps its connection for the whole run)} x {10, 100}
-# concurrent sessions x {1 KiB, 100 KiB}. For each shape four servers are started fresh, alone, on 127.0.0.1,
-# and smtp-source sends a fixed number of messages to each: the floor, smtp-blackhole --threads 1, smtp-blackhole
-# with its default --threads (one per CPU), and postfix's smtp-sink (one process). Measured per server and shape:
+# concurrent sessions x {1 KiB, 100 KiB}. For each shape five servers are started fresh, alone, on 127.0.0.1,
+# and smtp-source sends a fixed number of messages to each: the floor, the floor over Asio, smtp-blackhole
+# --threads 1, smtp-blackhole with its default --threads (one per CPU), and postfix's smtp-sink (one process).
+# Measured per server and shape:
 #   msg/s       messages / wall time of the smtp-source run
 #   msg/CPU-s   messages (transactions) / (utime + stime of the server process, all threads, from /proc/PID/stat)
-# and the ratios blackhole/floor and blackhole/smtp-sink of both. A full run does every shape three times per
+# and the ratios blackhole/floor, blackhole/Asio floor, Asio floor/floor and blackhole/smtp-sink. A full run does every shape three times per
 # server and reports medians. Every server's own count is checked against what smtp-source sent: the floor's and
 # smtp-blackhole's "msg=totals ... transactions=N" line, smtp-sink's -c counter.
 #
@@ -18,9 +22,10 @@
 #   --quick     smoke run: tiny counts, one round, done in under a minute; prints only, saves nothing unless
 #               --out is given
 #   --out FILE  where to save the markdown (default: bench/results/YYYY-MM-DD-floor.md for a full run)
-#   --no-build  use build/smtp-blackhole as it is instead of running scripts/build.sh first (the floor is
-#               compiled with g++ -O2 into the scratch folder on every run either way: it takes a second)
-# Needs: postfix's /usr/sbin/smtp-source and /usr/sbin/smtp-sink, g++, coreutils timeout, python3.
+#   --no-build  use build/smtp-blackhole as it is instead of running scripts/build.sh first (both floors are
+#               compiled with g++ -O2 into the scratch folder on every run either way: it takes seconds)
+# Needs: postfix's /usr/sbin/smtp-source and /usr/sbin/smtp-sink, g++, Boost's headers (Asio), coreutils
+# timeout, python3.
 # Traffic goes to 127.0.0.1 only. Only processes this script starts are stopped, by PID.
 set -euo pipefail
 
@@ -42,14 +47,14 @@ bench_build
 # tick is about 1%; rounds are spread over the run and the server order rotates, as in run.sh.
 if ((quick)); then
     rounds=1
-    budget=90           # seconds for the whole run, client timeouts included
+    budget=110          # seconds for the whole run, client timeouts included
     shapes=(
         "1024 10 1 200"      "1024 100 1 200"     "1024 10 50 500"     "1024 100 5 500"
         "102400 10 1 100"    "102400 100 1 100"   "102400 10 20 200"   "102400 100 2 200"
     )
 else
     rounds=3
-    budget=480
+    budget=600
     shapes=(
         "1024 10 1 15000"    "1024 100 1 15000"   "1024 10 4000 40000" "1024 100 400 40000"
         "102400 10 1 8000"   "102400 100 1 8000"  "102400 10 1000 10000" "102400 100 100 10000"
@@ -59,12 +64,15 @@ client_timeout=120      # seconds, upper bound for one smtp-source run (also cap
 
 bench_setup smtp-floor "$SOURCE" "$SINK" g++ timeout python3
 FLOOR=$work/floor
+FLOOR_ASIO=$work/floor_asio
 g++ -std=c++20 -O2 -Wall -Wextra "$ROOT/bench/floor.cpp" -o "$FLOOR"
+g++ -std=c++20 -O2 -Wall -Wextra "$ROOT/bench/floor_asio.cpp" -o "$FLOOR_ASIO"
 
-# Starts the floor; sets server_pid and port (its stderr, in smtp-blackhole's format, goes to $work/server.err).
+# Starts floor binary $1; sets server_pid and port (its stderr, in smtp-blackhole's format, goes to
+# $work/server.err).
 start_floor() {
-    start_logged "$work/server.err" 100 "$FLOOR" && return 0
-    echo "floor.sh: the floor did not start:" >&2
+    start_logged "$work/server.err" 100 "$1" && return 0
+    echo "floor.sh: $(basename "$1") did not start:" >&2
     cat "$work/server.err" >&2
     exit 1
 }
@@ -72,7 +80,8 @@ start_floor() {
 # Starts the server named $1 for run_rounds; sets kind.
 start_server() {
     case $1 in
-        floor) start_floor; kind=log ;;
+        floor) start_floor "$FLOOR"; kind=log ;;
+        floor-asio) start_floor "$FLOOR_ASIO"; kind=log ;;
         blackhole-t1) start_blackhole 1; kind=log ;;
         blackhole) start_blackhole; kind=log ;;
         smtp-sink) start_sink; kind=sink ;;
@@ -84,7 +93,7 @@ start_results
 
 echo "smtp-blackhole vs the floor and smtp-sink, driven by smtp-source ($( ((quick)) && echo quick || echo full )" \
     "run, $rounds round(s))" >&2
-run_rounds floor blackhole-t1 blackhole smtp-sink
+run_rounds floor floor-asio blackhole-t1 blackhole smtp-sink
 
 bench_report floor python3 "$ROOT/bench/floor_report.py" "$results"
 # Exit status 1 when any server lost messages or any client run failed; the table is printed either way.

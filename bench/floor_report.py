@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Turns bench/floor.sh's rows into the markdown report, or checks them (--check).
 
-Input: the rows of bench/lib.sh's run_shape, one per (round, shape, server), servers floor, blackhole-t1,
-blackhole (default --threads) and smtp-sink; a row with per_conn > 1 is a persistent shape. The tables show, per
-shape, the median over rounds of msg/CPU-s and of msg/s of each server, and the daemon's ratios to the floor and
-to smtp-sink; the first table also says whether issue 13's goal against the floor is met. Standard library only.
+Input: the rows of bench/lib.sh's run_shape, one per (round, shape, server), servers floor, floor-asio (the floor
+over Asio), blackhole-t1, blackhole (default --threads) and smtp-sink; a row with per_conn > 1 is a persistent
+shape. The tables show, per shape, the median over rounds of msg/CPU-s and of msg/s of each server, the Asio
+floor's ratio to the floor, and the daemon's ratios to the floor, to the Asio floor and to smtp-sink; the first
+table also says whether issue 13's goal against the floor is met. Standard library only.
 """
 import sys
 
@@ -12,8 +13,8 @@ sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
 from report_lib import (clk_tck, count_lines, count_problems, elapsed_lines, fmt, group, machine_lines,  # noqa: E402
                         median, msg_cpu_s, msg_s, ratio, rounds_lines, run_shape_main, size_label)
 
-SERVERS = ("floor", "blackhole-t1", "blackhole", "smtp-sink")
-HEADS = ("floor", "blackhole t1", "blackhole default", "smtp-sink")  # the servers' column heads
+SERVERS = ("floor", "floor-asio", "blackhole-t1", "blackhole", "smtp-sink")
+HEADS = ("floor", "Asio floor", "blackhole t1", "blackhole default", "smtp-sink")  # the servers' column heads
 DAEMONS = ("blackhole-t1", "blackhole")
 # Issue 13: the daemon's transactions per server CPU-second over the floor's, with either --threads.
 GOAL_1KIB, GOAL_LARGER = 0.95, 1.5
@@ -46,14 +47,17 @@ def goal_cell(key, cpu):
 
 
 def table(shapes, medians, with_goal):
-    """One row per shape: each server's median, then the daemon over the floor and over smtp-sink."""
-    head = ["shape", *HEADS, "t1 / floor", "default / floor", "t1 / smtp-sink", "default / smtp-sink"]
+    """One row per shape: each server's median, then the Asio floor over the floor, and the daemon over the floor,
+    over the Asio floor and over smtp-sink."""
+    head = ["shape", *HEADS, "Asio floor / floor", "t1 / floor", "default / floor", "t1 / Asio floor",
+            "default / Asio floor", "t1 / smtp-sink", "default / smtp-sink"]
     head += ["goal vs floor"] if with_goal else []
-    lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * 8 + (" --- |" if with_goal else "")]
+    lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1 - with_goal)
+             + (" --- |" if with_goal else "")]
     for k in shapes:
         m = medians[k]
-        cells = [shape_label(k)] + [fmt(m[s]) for s in SERVERS]
-        cells += [ratio(m[d], m["floor"]) for d in DAEMONS] + [ratio(m[d], m["smtp-sink"]) for d in DAEMONS]
+        cells = [shape_label(k)] + [fmt(m[s]) for s in SERVERS] + [ratio(m["floor-asio"], m["floor"])]
+        cells += [ratio(m[d], m[base]) for base in ("floor", "floor-asio", "smtp-sink") for d in DAEMONS]
         if with_goal:
             cells.append(goal_cell(k, m))
         lines.append("| " + " | ".join(cells) + " |")
@@ -73,7 +77,7 @@ def render(rows, meta):
         f"- servers: {meta.get('blackhole', '?')}, `--threads 1` (t1) and its default, one thread per CPU "
         f"(default; nproc {meta.get('nproc', '?')}); postfix smtp-sink {meta.get('postfix', '?')} (one process); "
         "the floor, `bench/floor.cpp` (g++ -O2; one thread, epoll, canned replies, a byte loop for the end of "
-        "data)",
+        "data); the Asio floor, `bench/floor_asio.cpp` (the same replies through Boost.Asio as the daemon uses it)",
         "- client: postfix smtp-source on the same machine, 127.0.0.1, one command per round trip; each server "
         "started fresh, alone, per shape; persistent: `-d`, every session keeps its connection for the run",
         "- msg/CPU-s: transactions / server utime+stime, all threads "

@@ -237,8 +237,8 @@ void connection::read() {
 void connection::on_read(const error_code& ec, std::size_t n) {
     reading_ = false;
     if (closed_) return;
-    if (ec == boost::asio::error::operation_aborted) return after_input();  // drain or timeout
-    if (ec) {
+    if (ec) {  // (error_code's == is a call: tested only for an error)
+        if (ec == boost::asio::error::operation_aborted) return after_input();  // drain or timeout
         session_.feed_eof();
         return close_now();
     }
@@ -327,8 +327,10 @@ void connection::flush() {
         error_code ec;
         const auto b = boost::asio::buffer(out.data(), out.size());
         std::size_t n = tls_ ? tls_->write(b, ec) : socket_.write_some(b, ec);
-        if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) break;
-        if (ec) return close_now();
+        if (ec) {
+            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) break;
+            return close_now();
+        }
         session_.output_written(n);
         out = session_.output();
     }
