@@ -34,8 +34,8 @@ std::size_t tls_failure(const boost::system::error_code& ec, SSL* ssl) {
 
 }  // namespace
 
-// IPv4 is formatted here: Asio's to_string goes through inet_ntop, which formats with sprintf (about 2,000
-// instructions, a tenth of what a one-message connection costs the daemon in user space).
+// IPv4 is formatted here: Asio's to_string goes through inet_ntop, which formats with sprintf (about 1,800
+// instructions more, 7% of what a one-message connection cost the daemon in user space).
 std::string peer_name(const tcp::endpoint& ep) {
     const auto a = ep.address();
     std::string out;
