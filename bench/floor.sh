@@ -14,8 +14,8 @@
 # Measured per server and shape:
 #   msg/s       messages / wall time of the smtp-source run
 #   msg/CPU-s   messages (transactions) / (utime + stime of the server process, all threads, from /proc/PID/stat)
-# and the ratios blackhole/floor, blackhole/Asio floor, Asio floor/floor and blackhole/smtp-sink. A full run does every shape three times per
-# server and reports medians. Every server's own count is checked against what smtp-source sent: the floor's and
+# and the ratios blackhole/floor, blackhole/Asio floor, Asio floor/floor and blackhole/smtp-sink. A full run
+# does every shape three times per server and reports medians. Every server's own count is checked against what smtp-source sent: the floor's and
 # smtp-blackhole's "msg=totals ... transactions=N" line, smtp-sink's -c counter.
 #
 # Usage: bench/floor.sh [--quick] [--out FILE] [--no-build]

@@ -187,9 +187,15 @@ log_client_errors() {
     return 0
 }
 
-# Sets `out` to bench/results/YYYY-MM-DD-$1.md for a full run when --out was not given, and makes its folder.
+# Sets `out` to bench/results/YYYY-MM-DD-$1.md for a full run when --out was not given (YYYY-MM-DD-$1-2.md,
+# -3... when a run of the same day is there already: results are records, never overwritten), and makes its folder.
 bench_out() {
-    if [[ -z $out ]] && ((!quick)); then out=$ROOT/bench/results/$(date -u +%F)-$1.md; fi
+    if [[ -z $out ]] && ((!quick)); then
+        local base n=2
+        base=$ROOT/bench/results/$(date -u +%F)-$1
+        out=$base.md
+        while [[ -e $out ]]; do out=$base-$((n++)).md; done
+    fi
     if [[ -n $out ]]; then mkdir -p "$(dirname "$out")"; fi
 }
 
