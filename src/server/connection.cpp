@@ -78,8 +78,11 @@ void connection::start() {
         watch();
         return read_proxy_header();
     }
+    if (implicit_tls_) {  // the handshake's deadline is set first, so that the watchdog is armed once, not twice
+        start_tls();
+        return watch();
+    }
     watch();
-    if (implicit_tls_) return start_tls();
     act(session_.open());
 }
 
