@@ -11,8 +11,11 @@
 // "msg=totals transactions=N connections=N short_writes=N" on SIGTERM or SIGINT, then exit 0.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <array>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 

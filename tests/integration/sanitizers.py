@@ -28,13 +28,22 @@ def _log_prefixes() -> set[str]:
     return set(_option_values('log_path'))
 
 
+def _runtimes(pid: int) -> set[str]:
+    """The sanitizer runtimes mapped into process `pid` ('asan', 'tsan')."""
+    with open(f'/proc/{pid}/maps') as f:
+        maps = f.read()
+    return {name for name in ('asan', 'tsan') if f'lib{name}' in maps}
+
+
+def sanitizer_allocator(pid: int) -> bool:
+    """Whether process `pid` allocates through a sanitizer's runtime (ASan's or TSan's) rather than glibc's malloc."""
+    return bool(_runtimes(pid))
+
+
 def asan_quarantine_bytes(pid: int) -> int:
     """What AddressSanitizer holds back of the memory process `pid` frees (to catch a use after free), which its
     RSS counts: ASAN_OPTIONS' quarantine_size_mb, or ASan's default 256 MiB; 0 if the process has no ASan."""
-    with open(f'/proc/{pid}/maps') as f:
-        if 'libasan' not in f.read():
-            return 0
-    return asan_quarantine_size()
+    return asan_quarantine_size() if 'asan' in _runtimes(pid) else 0
 
 
 def asan_quarantine_size() -> int:

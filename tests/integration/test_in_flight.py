@@ -10,7 +10,7 @@ from http_client import http_request, metric
 from messages import flow_message
 from parsers import stuff
 from replies import DATA_GO, MAIL_OK, QUEUED_RE, RCPT_OK
-from sanitizers import asan_quarantine_bytes
+from sanitizers import asan_quarantine_bytes, sanitizer_allocator
 
 FIRST_BODY_ROOM = 8 * 1024  # sink::connection_sink::first_body_room: what a capture starts with, past the header
 
@@ -32,13 +32,6 @@ def minor_faults(pid: int) -> int:
     """The process's minor page faults so far (all threads): field 10 of /proc/PID/stat."""
     with open(f'/proc/{pid}/stat') as f:
         return int(f.read().rsplit(')', 1)[1].split()[7])
-
-
-def sanitizer_allocator(pid: int) -> bool:
-    """Whether the process allocates through a sanitizer's runtime rather than glibc's malloc."""
-    with open(f'/proc/{pid}/maps') as f:
-        maps = f.read()
-    return 'libasan' in maps or 'libtsan' in maps
 
 
 def rss_bytes(pid: int) -> int:
