@@ -27,7 +27,9 @@ void map_allocations_above(std::size_t bytes) noexcept {
     constexpr std::size_t glibc_default = 128 * 1024;
     constexpr std::size_t glibc_ceiling = 32 * 1024 * 1024;
     constexpr std::size_t chunk_overhead = 4096;  // malloc compares the block with its own header, rounded up
-    ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::clamp(bytes + chunk_overhead, glibc_default, glibc_ceiling)));
+    const auto threshold = std::clamp(bytes + chunk_overhead, glibc_default, glibc_ceiling);
+    ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(threshold));
+    ::mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * threshold));
 }
 
 }  // namespace cli
