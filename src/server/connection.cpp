@@ -39,21 +39,23 @@ std::size_t tls_failure(const boost::system::error_code& ec, SSL* ssl) {
 std::string peer_name(const tcp::endpoint& ep) {
     const auto a = ep.address();
     std::string out;
-    char digits[5];
-    if (!a.is_v4()) {
+    auto number = [&out](unsigned short n) {  // a byte or a port: at most 5 digits
+        char digits[5];
+        out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+    };
+    if (a.is_v4()) {
+        out.reserve(sizeof "255.255.255.255:65535");
+        for (const auto byte : a.to_v4().to_bytes()) {
+            number(byte);
+            out += '.';
+        }
+        out.back() = ':';
+    } else {
         out = '[';
         out += a.to_string();
         out += "]:";
-        out.append(digits, std::to_chars(digits, digits + sizeof digits, ep.port()).ptr);
-        return out;
     }
-    out.reserve(sizeof "255.255.255.255:65535");
-    for (const auto byte : a.to_v4().to_bytes()) {
-        out.append(digits, std::to_chars(digits, digits + sizeof digits, byte).ptr);
-        out += '.';
-    }
-    out.back() = ':';
-    out.append(digits, std::to_chars(digits, digits + sizeof digits, ep.port()).ptr);
+    number(ep.port());
     return out;
 }
 
