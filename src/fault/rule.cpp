@@ -254,17 +254,22 @@ bool glob_match(std::string_view pattern, std::string_view s) noexcept {
 std::string rule::describe() const {
     std::string out = "stage=" + std::string(smtp::stage_name(stage)) + ",action=" + std::string(action_name(act));
     auto add = [&](std::string_view key, std::string_view value) { out.append(",").append(key).append("=").append(value); };
+    // A value as text: quoted when reading it back unquoted would change it (a comma would end it, spaces at either
+    // end would be trimmed). Text, flow names and patterns may all hold commas; none can hold both a comma and a
+    // quote, as only an unquoted value holds a quote and it ends at a comma.
+    auto add_text = [&](std::string_view key, const std::string& value) {
+        if (value.empty()) return;
+        const bool quote = value.find(',') != std::string::npos || ascii::is_space(value.front()) ||
+                           ascii::is_space(value.back());
+        add(key, quote ? "\"" + value + "\"" : value);
+    };
     if (code) add("code", std::to_string(code));
-    // Quoted when reading it back unquoted would change it: a comma would end it, and spaces at either end would be
-    // trimmed.
-    const bool quote = text.find(',') != std::string::npos ||
-                       (!text.empty() && (ascii::is_space(text.front()) || ascii::is_space(text.back())));
-    if (!text.empty()) add("text", quote ? "\"" + text + "\"" : text);
+    add_text("text", text);
     if (act == action::delay) add("delay", delay_text());
     if (reset) add("reset", "true");
-    if (!flow.empty()) add("flow", flow);
-    if (!rcpt.empty()) add("rcpt", rcpt);
-    if (!mail_from.empty()) add("mail_from", mail_from);
+    add_text("flow", flow);
+    add_text("rcpt", rcpt);
+    add_text("mail_from", mail_from);
     if (has_probability) add("probability", cli::format_number(probability));
     if (first) add("first", std::to_string(first));
     if (every) add("every", std::to_string(every));

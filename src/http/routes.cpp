@@ -51,8 +51,16 @@ std::optional<target> parse_target(std::string_view text, bool plus_is_space) {
     }
     if (!url) return std::nullopt;
     target t;
-    for (auto segment : url->segments())
-        if (!segment.empty()) t.path.push_back(std::move(segment));
+    // Dot segments sent as they are resolve as RFC 3986 5.2.4 says ("." goes, ".." takes the one before with it);
+    // escaped ones ("%2E%2E") are names, as "%2F" is a slash in a name: a flow may be called "..".
+    for (auto segment : url->encoded_segments()) {
+        if (segment == ".") continue;
+        if (segment == "..") {
+            if (!t.path.empty()) t.path.pop_back();
+            continue;
+        }
+        if (!segment.empty()) t.path.push_back(segment.decode());
+    }
     for (auto p : url->params(urls::encoding_opts{plus_is_space}))
         if (!p.key.empty() || p.has_value) t.query.emplace_back(std::move(p.key), std::move(p.value));
     return t;

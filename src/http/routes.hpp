@@ -16,7 +16,8 @@ namespace http {
 
 // A request target, decoded.
 struct target {
-    std::vector<std::string> path;  // the non-empty segments, decoded: "/a%2Fb//c/" is "a/b", "c"
+    std::vector<std::string> path;  // the non-empty segments, decoded: "/a%2Fb//c/" is "a/b", "c"; "/a/./b/../c" is
+                                    // "a", "c", "/%2E%2E" is ".."
     std::vector<std::pair<std::string, std::string>> query;  // decoded, in order; '+' stays a plus
     // The first value of parameter `key`, or nullptr.
     const std::string* param(std::string_view key) const;

@@ -42,6 +42,7 @@ inline constexpr std::array<http_row, 9> http_rows = {{
 
 // `s` with every byte but RFC 3986's unreserved ones percent-encoded.
 inline std::string encode_all(std::string_view s) {
+    if (s == "." || s == "..") return s == "." ? "%2E" : "%2E%2E";  // a name, not a dot segment
     return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 

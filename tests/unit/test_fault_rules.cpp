@@ -52,6 +52,11 @@ TEST_CASE("fault rules: every key") {
     auto d = fault::parse("stage=message,action=disconnect,reset=true");
     CHECK((d.act == fault::action::disconnect && d.reset && d.code == 0));
     CHECK(d.describe() == "stage=message,action=disconnect,reset=true");
+    // Flow names and patterns may hold commas too: described in quotes, they read back whole.
+    auto c = fault::parse("stage=data,action=silence,flow=\"a,b\",rcpt=\"Busy,1*\",mail_from=\",*@x\"");
+    CHECK((c.flow == "a,b" && c.rcpt == "Busy,1*" && c.mail_from == ",*@x"));
+    CHECK(c.describe() == "stage=data,action=silence,flow=\"a,b\",rcpt=\"Busy,1*\",mail_from=\",*@x\"");
+    CHECK(fault::parse(c.describe()).rcpt == "Busy,1*");
     CHECK_FALSE(fault::parse("stage=quit,action=disconnect,reset=false").reset);
     auto s = fault::parse("stage=data,action=silence");
     CHECK((s.act == fault::action::silence && !s.has_probability && s.probability == 1.0));

@@ -31,6 +31,15 @@ TEST_CASE("target: segments are decoded one by one; empty ones are skipped") {
     CHECK(path_of("*") == strings{"*"});  // not a path: matches nothing
 }
 
+TEST_CASE("target: dot segments sent as they are resolve; escaped ones are names") {
+    CHECK(path_of("/./api/./v1/x/../flows/.") == strings{"api", "v1", "flows"});
+    CHECK(path_of("///////./pi/x/..") == strings{"pi"});  // as "/./pi", which Boost.URL reads without its "/."
+    CHECK(path_of("/./pi") == strings{"pi"});
+    CHECK(path_of("/../../a/b/../../..") == strings{});
+    CHECK(path_of("/api/v1/flows/%2E%2E/x/%2e") == strings{"api", "v1", "flows", "..", "x", "."});
+    CHECK(path_of("/a/.b/..c/...") == strings{"a", ".b", "..c", "..."});
+}
+
 TEST_CASE("target: a bad percent-encoding anywhere is refused") {
     for (auto t : {"/a%zz", "/a%2", "/a%", "/x?flow=a%g1", "/x?a%=1", "/a%zz{"})
         CHECK_MESSAGE(!http::parse_target(t), t);
