@@ -18,9 +18,15 @@
 # does every shape three times per server and reports medians. Every server's own count is checked against what smtp-source sent: the floor's and
 # smtp-blackhole's "msg=totals ... transactions=N" line, smtp-sink's -c counter.
 #
-# Usage: bench/floor.sh [--quick] [--out FILE] [--no-build]
+# With --syscalls, one more pass of every shape and server follows, the server under `strace -c -f` (every system
+# call of its threads from the first message to its exit; a traced server is too slow for the CPU tables, so this
+# pass counts only): system calls per message by kind, the floor's beside the daemon's. The counts hardly move
+# between runs or machines, unlike CPU time.
+#
+# Usage: bench/floor.sh [--quick] [--out FILE] [--no-build] [--syscalls]
 #   --quick     smoke run: tiny counts, one round, done in under a minute; prints only, saves nothing unless
 #               --out is given
+#   --syscalls  the pass under strace (needs strace; about 2 more minutes for a full run)
 #   --out FILE  where to save the markdown (default: bench/results/YYYY-MM-DD-floor.md for a full run)
 #   --no-build  use build/smtp-blackhole as it is instead of running scripts/build.sh first (both floors are
 #               compiled with g++ -O2 into the scratch folder on every run either way: it takes seconds)
@@ -37,7 +43,9 @@ SINK=/usr/sbin/smtp-sink
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
+BENCH_FLAGS="--syscalls"
 bench_args "$0" "$@"
+syscalls=${flag[--syscalls]:-0}
 bench_build
 
 # Shapes: size_bytes concurrency per_conn total_messages, as run_shape takes them: per_conn 1 is a connection a
@@ -62,7 +70,12 @@ else
 fi
 client_timeout=120      # seconds, upper bound for one smtp-source run (also capped by what is left of budget)
 
-bench_setup smtp-floor "$SOURCE" "$SINK" g++ timeout python3
+# The --syscalls pass: a one-message shape sends at most this many messages, a persistent one a single run.
+syscall_messages=$( ((quick)) && echo 200 || echo 3000 )
+
+tools=("$SOURCE" "$SINK" g++ timeout python3)
+if ((syscalls)); then tools+=(strace); fi
+bench_setup smtp-floor "${tools[@]}"
 FLOOR=$work/floor
 FLOOR_ASIO=$work/floor_asio
 g++ -std=c++20 -O2 -Wall -Wextra "$ROOT/bench/floor.cpp" -o "$FLOOR"
@@ -88,13 +101,49 @@ start_server() {
     esac
 }
 
+# The --syscalls pass: each shape once per server, the server under `strace -c -f` from before the first message
+# until it exits (run_shape stops it); the summaries in $work/strace/SIZE-CONC-PER_CONN-SERVER, the rows (for the
+# message counts) in $work/syscalls.tsv.
+syscall_pass() {
+    local shape size conc per_conn total server trace i cpu_results=$results
+    mkdir -p "$work/strace"
+    results=$work/syscalls.tsv
+    head -n1 "$cpu_results" >"$results"  # run_shape's header
+    round=1
+    for shape in "${shapes[@]}"; do
+        read -r size conc per_conn total <<<"$shape"
+        if ((per_conn > 1)); then total=$((per_conn * conc)); elif ((total > syscall_messages)); then total=$syscall_messages; fi
+        echo "system calls: $((size / 1024)) KiB, $per_conn msg/conn, concurrency $conc, $total messages" >&2
+        for server in floor floor-asio blackhole-t1 blackhole smtp-sink; do
+            start_server "$server"
+            trace=$work/strace/$size-$conc-$per_conn-$server
+            strace -c -f -o "$trace" -p "$server_pid" 2>"$trace.log" &
+            perf_pid=$!  # bench_cleanup stops it on an early exit
+            for ((i = 0; i < 100; i++)); do
+                grep -q attached "$trace.log" && break
+                sleep 0.05
+            done
+            run_shape "$server" "$kind" "$size" "$conc" "$per_conn" "$total"
+            wait "$perf_pid" || true  # strace ends with the server it traced
+            perf_pid=""
+        done
+    done
+    results=$cpu_results
+}
+
 deadline=$((SECONDS + budget))
 start_results
 
 echo "smtp-blackhole vs the floor and smtp-sink, driven by smtp-source ($( ((quick)) && echo quick || echo full )" \
     "run, $rounds round(s))" >&2
 run_rounds floor floor-asio blackhole-t1 blackhole smtp-sink
+report_args=()
+if ((syscalls)); then
+    deadline=$((SECONDS + budget))
+    syscall_pass
+    report_args=(--syscalls "$work/syscalls.tsv" --strace "$work/strace")
+fi
 
-bench_report floor python3 "$ROOT/bench/floor_report.py" "$results"
+bench_report floor python3 "$ROOT/bench/floor_report.py" "$results" "${report_args[@]}"
 # Exit status 1 when any server lost messages or any client run failed; the table is printed either way.
-python3 "$ROOT/bench/floor_report.py" "$results" --check
+python3 "$ROOT/bench/floor_report.py" "$results" "${report_args[@]}" --check

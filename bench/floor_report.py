@@ -5,13 +5,17 @@ Input: the rows of bench/lib.sh's run_shape, one per (round, shape, server), ser
 over Asio), blackhole-t1, blackhole (default --threads) and smtp-sink; a row with per_conn > 1 is a persistent
 shape. The tables show, per shape, the median over rounds of msg/CPU-s and of msg/s of each server, the Asio
 floor's ratio to the floor, and the daemon's ratios to the floor, to the Asio floor and to smtp-sink; the first
-table also says whether issue 13's goal against the floor is met. Standard library only.
+table also says whether issue 13's goal against the floor is met. With --syscalls ROWS --strace DIR (floor.sh
+--syscalls): a table of system calls per message, per shape and server, from the `strace -c` summaries in DIR
+(SIZE-CONC-PER_CONN-SERVER) and the message counts of ROWS. Standard library only.
 """
+import os
 import sys
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing report_lib
-from report_lib import (clk_tck, count_lines, count_problems, elapsed_lines, fmt, group, machine_lines,  # noqa: E402
-                        median, msg_cpu_s, msg_s, ratio, rounds_lines, run_shape_main, size_label)
+from report_lib import (RUN_SHAPE_INTS, clk_tck, count_lines, count_problems, elapsed_lines, fmt, group,  # noqa: E402
+                        load_rows, machine_lines, median, msg_cpu_s, msg_s, ratio, rounds_lines, run_shape_main,
+                        size_label)
 
 SERVERS = ("floor", "floor-asio", "blackhole-t1", "blackhole", "smtp-sink")
 HEADS = ("floor", "Asio floor", "blackhole t1", "blackhole default", "smtp-sink")  # the servers' column heads
@@ -33,8 +37,73 @@ def goal(key):
     return GOAL_1KIB if key[0] <= 1024 else GOAL_LARGER
 
 
-def problems(rows):
-    return count_problems(rows, lambda r: shape_label(shape_key(r)))
+# System calls by kind for the --syscalls table: (column head, the calls it counts).
+SYSCALL_KINDS = (("receive", ("read", "recvfrom", "recvmsg", "readv")),
+                 ("send", ("write", "sendto", "sendmsg", "writev")),
+                 ("epoll_wait", ("epoll_wait", "epoll_pwait")), ("epoll_ctl", ("epoll_ctl",)),
+                 ("accept", ("accept", "accept4")), ("close", ("close",)))
+
+
+def strace_counts(path):
+    """{syscall: (calls, errors)} from a `strace -c` summary."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            t = line.split()
+            if len(t) not in (5, 6) or t[-1] == "total" or not t[3].isdigit():
+                continue
+            counts[t[-1]] = (int(t[3]), int(t[4]) if len(t) == 6 else 0)
+    return counts
+
+
+def strace_path(a, r):
+    return os.path.join(a.strace, f"{r['size']}-{r['conc']}-{r['per_conn']}-{r['server']}")
+
+
+def problems(rows, a=None):
+    label = lambda r: shape_label(shape_key(r))  # noqa: E731
+    trouble = count_problems(rows, label)
+    if a is not None and a.syscalls:
+        traced = load_rows(a.syscalls, RUN_SHAPE_INTS)
+        trouble += [f"system calls: {t}" for t in count_problems(traced, label)]
+        trouble += [f"system calls: no strace summary for {r['server']}, {label(r)}" for r in traced
+                    if not os.path.exists(strace_path(a, r)) or not strace_counts(strace_path(a, r))]
+        if not traced:
+            trouble.append("system calls: no rows")
+    return trouble
+
+
+def syscall_lines(a):
+    """The --syscalls table: per shape and server, system calls per message, all and by kind."""
+    traced = load_rows(a.syscalls, RUN_SHAPE_INTS)
+    shapes, by = group(traced, shape_key, "server")
+    head = ["shape", "server", "messages", "all", "all / floor", *(k for k, _ in SYSCALL_KINDS), "other"]
+    lines = ["System calls per message (`strace -c -f` on the server, a pass of its own after the rounds above; "
+             "failed calls, such as reads that found nothing, in brackets):", "",
+             "| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 3) + " --- |"]
+    for k in shapes:
+        per_msg = {}
+        for server in SERVERS:
+            for r in by[k].get(server, []):
+                path = strace_path(a, r)
+                if r["sent"] <= 0 or not os.path.exists(path):
+                    continue
+                counts = strace_counts(path)
+                n = r["sent"]
+                total = sum(c for c, _ in counts.values()) / n
+                per_msg[server] = total
+                cells = [shape_label(k), HEADS[SERVERS.index(server)], f"{n:,}", f"{total:.2f}",
+                         ratio(total, per_msg.get("floor"))]
+                named = set()
+                for _, names in SYSCALL_KINDS:
+                    calls = sum(counts.get(c, (0, 0))[0] for c in names)
+                    failed = sum(counts.get(c, (0, 0))[1] for c in names)
+                    named.update(names)
+                    cells.append(f"{calls / n:.2f}" + (f" ({failed / n:.2f})" if failed else ""))
+                rest = sorted(((c / n, name) for name, (c, _) in counts.items() if name not in named), reverse=True)
+                cells.append(", ".join(f"{name} {v:.2f}" for v, name in rest if v >= 0.005) or "")
+                lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def goal_cell(key, cpu):
@@ -64,7 +133,7 @@ def table(shapes, medians, with_goal):
     return lines
 
 
-def render(rows, meta):
+def render(rows, meta, a=None):
     clk = clk_tck(meta)
     shapes, by = group(rows, shape_key, "server")  # shape -> server -> rows, one per round
     cpu = {k: {s: median(msg_cpu_s(r, clk) for r in by[k].get(s, [])) for s in SERVERS} for k in shapes}
@@ -97,11 +166,15 @@ def render(rows, meta):
                   "(n/a: the server used less than one clock tick)."]
     if rounds > 1:
         lines += ["", *rounds_lines(shapes, by, SERVERS, HEADS, shape_label, clk)]
+    if a is not None and a.syscalls:
+        lines += ["", *syscall_lines(a)]
     lines.append("")
-    lines += count_lines(rows, problems(rows))
+    lines += count_lines(rows, problems(rows, a))
     lines += elapsed_lines(meta)
     return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    sys.exit(run_shape_main(__doc__, problems, render))
+    sys.exit(run_shape_main(__doc__, problems, render,
+                            (("--syscalls", "rows of the --syscalls pass (run_shape's format)"),
+                             ("--strace", "the folder of that pass's strace -c summaries"))))

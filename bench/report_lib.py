@@ -146,14 +146,19 @@ def finish(check, problems, render, have_rows, meta_args=(), out=None, who="benc
     return 0
 
 
-def run_shape_main(description, problems, render):
+def run_shape_main(description, problems, render, options=()):
     """The command line of a report over bench/lib.sh's run_shape rows (report.py, floor_report.py): RESULTS,
-    --meta key=value (repeated), --out FILE, --check; problems(rows) and render(rows, meta) as in finish."""
+    --meta key=value (repeated), --out FILE, --check; problems(rows) and render(rows, meta) as in finish. With
+    `options` ((flag, help) pairs of optional arguments), problems and render also get the parsed arguments."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("results")
     ap.add_argument("--meta", action="append", default=[], help="key=value shown in the report")
     ap.add_argument("--out", help="also write the report here")
     ap.add_argument("--check", action="store_true", help="print nothing; exit 1 on lost messages or client errors")
+    for flag, text in options:
+        ap.add_argument(flag, help=text)
     a = ap.parse_args()
     rows = load_rows(a.results, RUN_SHAPE_INTS)
-    return finish(a.check, lambda: problems(rows), lambda meta: render(rows, meta), bool(rows), a.meta, a.out)
+    more = (a,) if options else ()
+    return finish(a.check, lambda: problems(rows, *more), lambda meta: render(rows, meta, *more), bool(rows),
+                  a.meta, a.out)

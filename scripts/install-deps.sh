@@ -37,8 +37,9 @@ test_packages=(
   chromium fonts-liberation nodejs
 )
 bench_packages=(
-  # instructions per message (bench/sink_cost.sh) and CPU profiles (bench/tls.sh --profile)
-  valgrind linux-perf
+  # instructions per message (bench/sink_cost.sh), CPU profiles (bench/tls.sh --profile) and system calls per
+  # message (bench/floor.sh --syscalls)
+  valgrind linux-perf strace
 )
 
 case "${1:-test}" in
