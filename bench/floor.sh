@@ -70,7 +70,8 @@ else
 fi
 client_timeout=120      # seconds, upper bound for one smtp-source run (also capped by what is left of budget)
 
-# The --syscalls pass: a one-message shape sends at most this many messages, a persistent one a single run.
+# The --syscalls pass: a shape sends at most this many messages (a persistent one in a single run, with fewer
+# messages a connection when needed).
 syscall_messages=$( ((quick)) && echo 200 || echo 3000 )
 
 tools=("$SOURCE" "$SINK" g++ timeout python3)
@@ -112,7 +113,13 @@ syscall_pass() {
     round=1
     for shape in "${shapes[@]}"; do
         read -r size conc per_conn total <<<"$shape"
-        if ((per_conn > 1)); then total=$((per_conn * conc)); elif ((total > syscall_messages)); then total=$syscall_messages; fi
+        if ((per_conn > 1)); then  # one run, fewer messages a connection (at least 2)
+            per_conn=$((per_conn * conc > syscall_messages ? syscall_messages / conc : per_conn))
+            ((per_conn >= 2)) || per_conn=2
+            total=$((per_conn * conc))
+        elif ((total > syscall_messages)); then
+            total=$syscall_messages
+        fi
         echo "system calls: $((size / 1024)) KiB, $per_conn msg/conn, concurrency $conc, $total messages" >&2
         for server in floor floor-asio blackhole-t1 blackhole smtp-sink; do
             start_server "$server"
