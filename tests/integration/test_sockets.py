@@ -12,6 +12,7 @@ import time
 
 from api import FlowTest
 from replies import HOST
+from sanitizers import scaled
 from tlsutil import TlsTest
 
 SYS_PIDFD_GETFD = 438  # x86_64 and most other architectures
@@ -80,10 +81,12 @@ class TestAcceptedSockets(TlsTest, FlowTest):
             self.assertEqual(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), 1)  # from the listener, at once
             # O_NONBLOCK comes when the worker takes the socket, just after accept() made it: the descriptor can be
             # seen before (an implicit-TLS client gets no greeting to wait for; under ASan the gap is wide).
-            deadline = time.monotonic() + 5
-            while not fcntl.fcntl(s.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK and time.monotonic() < deadline:
+            def nonblocking() -> bool:
+                return bool(fcntl.fcntl(s.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK)
+            deadline = time.monotonic() + scaled(5)
+            while not nonblocking() and time.monotonic() < deadline:
                 time.sleep(0.01)
-            self.assertTrue(fcntl.fcntl(s.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK)
+            self.assertTrue(nonblocking())
         finally:
             s.close()
 
