@@ -58,8 +58,12 @@ bool connection_sink::on_header(const smtp::envelope& env, std::string_view head
 void connection_sink::on_body(std::string_view s) noexcept {
     if (!capturing_ || truncated_) return;
     auto take = std::min<std::uint64_t>(s.size(), limit_ - raw_.size());
+    // Growing moves what was captured so far (realloc), so a growth makes room for one more piece as large as
+    // this one (the reads of a big body come so): a 100 KiB body read 64 KiB at a time is moved once, while it is
+    // small, not once per doubling, which had cost more than the capture's own copy.
     if (raw_.size() + take > raw_.capacity() &&
-        !grow(raw_.size() + take, std::min(limit_, std::max<std::uint64_t>(raw_.size() + take, 2 * raw_.capacity())))) {
+        !grow(raw_.size() + take,
+              std::min(limit_, std::max<std::uint64_t>(raw_.size() + 2 * take, 2 * raw_.capacity())))) {
         take = raw_.capacity() - raw_.size();  // the in-flight budget is spent: keep what fits, marked truncated
         h_.ring.count_cut();
     }

@@ -54,6 +54,35 @@ TEST_CASE("messages being captured at once hold at most --capture-bytes; past it
     CHECK(truncated >= 5);
 }
 
+// A body that comes in big pieces (reads of a client that sent no SIZE) makes room for one more piece like the
+// last when it grows, so a 100 KiB body read 64 KiB at a time is moved once, while small, not once per doubling.
+TEST_CASE("a capture grows by room for the next piece as large as the last, then shrinks to the message") {
+    sink::hub h(sink::options{}, 1);
+    sink::connection_sink s(h, 0, "c");
+    auto env = test::make_env();
+    const std::string header = "X-Flow: big\r\n\r\n";  // 15 octets
+    REQUIRE(s.on_header(env, header, false));
+    CHECK(h.ring.in_flight() == 15 + 8 * 1024);  // the header section and the first body room
+    s.on_body(std::string(4000, 'a'));
+    CHECK(h.ring.in_flight() == 15 + 8 * 1024);  // it fits
+    s.on_body(std::string(64 * 1024, 'b'));
+    CHECK(h.ring.in_flight() == 15 + 4000 + 2 * 64 * 1024);  // what it holds, this piece and one more like it
+    s.on_body(std::string(36 * 1024, 'c'));
+    CHECK(h.ring.in_flight() == 15 + 4000 + 2 * 64 * 1024);  // it fits: no move
+    s.on_body(std::string(40 * 1024, 'd'));  // past the room: doubling is larger than two such pieces
+    CHECK(h.ring.in_flight() == 2 * (15 + 4000 + 2 * 64 * 1024));
+    s.on_body(std::string(1000, 'e'));
+    const std::size_t body = 4000 + (64 + 36 + 40) * 1024 + 1000;
+    test::finish(s, env, header, body);
+    CHECK(h.ring.in_flight() == 0);
+    auto kept = h.ring.list("", 1);
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0]->raw.size() == 15 + body);
+    CHECK(kept[0]->raw.capacity() == 15 + body);  // the room left over went back
+    CHECK(kept[0]->raw.view().substr(15 + 4000 + 64 * 1024, 2) == "cc");
+    CHECK(h.ring.bytes() >= 15 + body);
+}
+
 TEST_CASE("a capture that cannot get even its header is not sampled, and the message is still counted") {
     auto o = small_budget();
     o.capture_bytes = 64;
